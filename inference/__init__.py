@@ -1,0 +1,1 @@
+"""Xinh's engine: photo bytes -> decoded pixels -> faces -> aligned crops -> models -> verdict."""

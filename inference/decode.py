@@ -1,0 +1,102 @@
+"""Photo bytes to upright RGB pixels, refusing anything too big, too small or unreadable.
+
+Limits are checked against the byte count and the header's dimensions before any pixel is
+decoded, so a decompression bomb costs a header read. Refusals are `Decoded` outcomes; no
+exception escapes.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inference.types import Decoded, Limits, Outcome
+
+ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF"})
+_HEIF_READY = False
+
+
+def _enable_heif() -> None:
+    """Register pillow-heif's opener once, on first use rather than at import."""
+    global _HEIF_READY
+    if not _HEIF_READY:
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        _HEIF_READY = True
+
+
+def decode(data: bytes, limits: Limits | None = None) -> Decoded:
+    """Decode photo bytes into an upright HxWx3 uint8 RGB array, or say why not."""
+    limits = limits or Limits()
+    if not data:
+        return Decoded(Outcome.UNREADABLE, detail="empty")
+    if len(data) > limits.max_bytes:
+        return Decoded(Outcome.TOO_LARGE, detail=f"{len(data)} bytes")
+    _enable_heif()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return Decoded(Outcome.TOO_LARGE, detail="decompression bomb")
+    except UnidentifiedImageError:
+        return Decoded(Outcome.UNSUPPORTED, detail="not an image")
+    except Exception as exc:  # PIL raises many kinds on corrupt headers
+        return Decoded(Outcome.UNREADABLE, detail=type(exc).__name__)
+    with image:
+        if image.format not in ACCEPTED_FORMATS:
+            return Decoded(Outcome.UNSUPPORTED, detail=str(image.format))
+        width, height = image.size
+        if width * height > limits.max_pixels:
+            return Decoded(Outcome.TOO_LARGE, detail=f"{width}x{height}")
+        if min(width, height) < limits.min_side:
+            return Decoded(Outcome.TOO_SMALL, detail=f"{width}x{height}")
+        try:
+            if _fast_jpeg(image, data):
+                return Decoded(Outcome.OK, pixels=_decode_jpeg(data))
+            pixels = _to_rgb(ImageOps.exif_transpose(image))
+        except Exception as exc:  # truncated or corrupt pixel data
+            return Decoded(Outcome.UNREADABLE, detail=type(exc).__name__)
+    return Decoded(Outcome.OK, pixels=pixels)
+
+
+def _fast_jpeg(image: Image.Image, data: bytes) -> bool:
+    """A complete RGB or grey JPEG, which OpenCV decodes faster than PIL."""
+    return (
+        image.format == "JPEG"
+        and image.mode in ("RGB", "L")
+        and data.rstrip(b"\0").endswith(b"\xff\xd9")
+    )
+
+
+def _decode_jpeg(data: bytes) -> np.ndarray:
+    """Decode with OpenCV, which applies the EXIF orientation itself."""
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("OpenCV could not decode the JPEG")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Any PIL mode (grey, 16-bit, palette, CMYK, alpha) to contiguous uint8 RGB."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        wide = np.asarray(image, dtype=np.uint32)
+        scale = 257 if wide.max(initial=0) > 255 else 1
+        grey = (wide // scale).clip(0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+    if image.mode == "F":
+        grey = np.asarray(image, dtype=np.float32).clip(0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))

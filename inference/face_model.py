@@ -1,0 +1,77 @@
+"""The gender-and-beauty model: one LiteRT call per aligned face, two outputs.
+
+Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin,
+normalisation) and holds the operating thresholds, so none of them live in code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inference.types import Attributes
+
+METADATA_FILE = "xinh-face.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """What the metadata file says: the model file, its input, and the thresholds."""
+
+    path: Path
+    version: str
+    input_size: int
+    margin: float
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    female_threshold: float
+    beautiful_threshold: float
+
+    @classmethod
+    def load(cls, models_dir: Path) -> ModelSpec:
+        """Read models_dir/xinh-face.json; the model file sits beside it."""
+        meta = json.loads((models_dir / METADATA_FILE).read_text())
+        return cls(
+            path=models_dir / meta["model_file"],
+            version=meta["version"],
+            input_size=int(meta["input"]["size"]),
+            margin=float(meta["input"]["margin"]),
+            mean=tuple(meta["input"]["mean"]),
+            std=tuple(meta["input"]["std"]),
+            female_threshold=float(meta["thresholds"]["female"]),
+            beautiful_threshold=float(meta["thresholds"]["beautiful"]),
+        )
+
+
+class FaceModel:
+    """Runs the exported model on aligned crops. Not thread-safe: use one per thread."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.spec = spec
+        self._interpreter = Interpreter(model_path=str(spec.path), num_threads=1)
+        self._interpreter.allocate_tensors()
+        signature = self._interpreter.get_signature_runner()
+        self._input = next(iter(signature.get_input_details().values()))["index"]
+        outputs = signature.get_output_details()
+        self._female, self._beauty = outputs["female"]["index"], outputs["beauty"]["index"]
+        self._mean = np.array(spec.mean, dtype=np.float32) * 255
+        self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
+
+    @classmethod
+    def create(cls, models_dir: Path) -> FaceModel:
+        """Load the model that models_dir's metadata file names."""
+        return cls(ModelSpec.load(models_dir))
+
+    def predict(self, crop: np.ndarray) -> Attributes:
+        """Attributes of one aligned `input_size` square uint8 RGB crop."""
+        tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
+        self._interpreter.set_tensor(self._input, tensor[None])
+        self._interpreter.invoke()
+        female = float(self._interpreter.get_tensor(self._female).reshape(-1)[0])
+        beauty = float(self._interpreter.get_tensor(self._beauty).reshape(-1)[0])
+        return Attributes(female_probability=female, beauty=min(10.0, max(1.0, beauty)))

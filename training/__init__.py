@@ -1,0 +1,1 @@
+"""Reproducible training and evaluation of Xinh's face models (needs the `train` extra)."""

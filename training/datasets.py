@@ -1,0 +1,100 @@
+"""The training data's records (UTKFace, MEBeauty) and their aligned-crop cache.
+
+Crops are made by the engine's own detector and aligner, the same calls the bot makes, and
+cached per (size, margin) so a second run does not redo them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from inference.align import align
+from inference.decode import decode
+from inference.detector import FaceDetector
+from inference.model_files import detector_files
+
+ETHNICITIES_UTK = ("white", "black", "asian", "indian", "others")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One labelled photo. `beauty` and `age` are NaN where the source has none."""
+
+    path: Path
+    source: str  # "utkface" or "mebeauty"
+    split: str  # "train" or "val"
+    female: bool
+    ethnicity: str
+    age: float = float("nan")
+    beauty: float = float("nan")
+
+
+def utkface_records(root: Path, val_share: float = 0.1) -> list[Record]:
+    """UTKFace crops labelled from their file names; a stable hash of the name picks val."""
+    records = []
+    for path in sorted(root.glob("*.jpg")):
+        fields = path.name.split("_")
+        if len(fields) < 4 or not all(f.isdigit() for f in fields[:3]):
+            continue
+        age, gender, race = (int(f) for f in fields[:3])
+        if gender not in (0, 1) or not 0 <= race < len(ETHNICITIES_UTK):
+            continue
+        bucket = int(hashlib.sha1(path.name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        records.append(
+            Record(
+                path=path,
+                source="utkface",
+                split="val" if bucket < val_share else "train",
+                female=gender == 1,
+                ethnicity=ETHNICITIES_UTK[race],
+                age=float(age),
+            )
+        )
+    return records
+
+
+def mebeauty_records(root: Path) -> list[Record]:
+    """MEBeauty photos with their mean rating, gender, ethnicity and the dataset's split."""
+    with open(root / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Record(
+            path=root / row["image"],
+            source="mebeauty",
+            split=row["split"],
+            female=row["gender"] == "female",
+            ethnicity=row["ethnicity"],
+            beauty=float(row["score"]),
+        )
+        for row in rows
+    ]
+
+
+def cached_crops(
+    records: list[Record], size: int, margin: float, cache_dir: Path, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned crops (N, size, size, 3) uint8 of each record's largest face, and a mask of
+    the records where a face was found. Computed once, then read from `cache_dir`."""
+    key = hashlib.sha1("\n".join(str(r.path) for r in records).encode()).hexdigest()[:12]
+    cache = cache_dir / f"{name}-{size}px-m{margin:g}-{key}.npz"
+    if cache.exists():
+        with np.load(cache) as stored:
+            return stored["crops"], stored["found"]
+    detector = FaceDetector.create(*detector_files())
+    crops = np.zeros((len(records), size, size, 3), dtype=np.uint8)
+    found = np.zeros(len(records), dtype=bool)
+    for i, record in enumerate(tqdm(records, desc=f"aligning {name}", unit="photo")):
+        decoded = decode(record.path.read_bytes())
+        faces = detector.detect(decoded.pixels) if decoded.ok else []
+        if faces:
+            crops[i] = align(decoded.pixels, faces[0], size, margin)
+            found[i] = True
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, crops=crops, found=found)
+    return crops, found

@@ -1,0 +1,308 @@
+"""Train Xinh's face model: one MobileNetV2 backbone (ImageNet start), two heads.
+
+Outputs: the probability that a face is a woman's (UTKFace and MEBeauty gender labels) and a
+beauty score on MEBeauty's 1-10 scale (MEBeauty's mean ratings, both genders). An auxiliary
+age head (UTKFace ages) teaches the backbone more about faces and is dropped at export.
+Faces are cropped by the engine's own detector and aligner (training/datasets.py).
+
+    python -m training.train                          # the settings below
+    python -m training.train --epochs=8 --input_size=112
+
+Writes models/xinh_face.tflite and models/xinh-face.json (input, thresholds, metrics, and
+this command), and a log in models/training-log.txt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+# --- settings (override any as --name=value) ---------------------------------------------
+data_dir = "../shared/data"
+out_dir = "models"
+cache_dir = ".cache"
+input_size = 96
+margin = 0.25
+batch_size = 64
+head_epochs = 1  # backbone frozen: the new heads settle first
+epochs = 6  # then the whole network
+head_learning_rate = 1e-3
+learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
+weight_decay = 1e-4
+mebeauty_repeat = 3  # MEBeauty is small: show it this many times an epoch
+beauty_weight = 0.5
+age_weight = 0.1
+dropout = 0.2
+seed = 1337
+subset = 0  # >0: train on only this many faces (a quick check of the whole script)
+version = "1.0.0"
+# -------------------------------------------------------------------------------------------
+SETTINGS = {
+    k: v
+    for k, v in globals().items()
+    if not k.startswith("_")
+    and k.islower()
+    and isinstance(v, (int, float, str))
+    and k not in ("annotations",)
+}
+for argument in sys.argv[1:]:
+    name, _, value = argument.removeprefix("--").partition("=")
+    if name not in SETTINGS:
+        raise SystemExit(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
+    SETTINGS[name] = type(SETTINGS[name])(value)
+globals().update(SETTINGS)
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from training.datasets import cached_crops, mebeauty_records, utkface_records  # noqa: E402
+from training.imagenet_weights import (  # noqa: E402
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    mobilenet_v2_imagenet,
+)
+from training.metrics import evaluate_predictions  # noqa: E402
+from training.thresholds import choose_thresholds  # noqa: E402
+
+out = Path(out_dir)
+out.mkdir(parents=True, exist_ok=True)
+logging.basicConfig(
+    level=logging.INFO,
+    format="%(asctime)s %(message)s",
+    handlers=[logging.FileHandler(out / "training-log.txt", mode="w"), logging.StreamHandler()],
+)
+log = logging.getLogger("train")
+log.info("command: python -m training.train %s", " ".join(sys.argv[1:]))
+log.info("settings: %s", json.dumps(SETTINGS))
+random.seed(seed)
+np.random.seed(seed)
+keras.utils.set_random_seed(seed)
+
+# --- data: aligned crops, cached --------------------------------------------------------------
+data = Path(data_dir)
+crops_dir = Path(cache_dir) / "crops"
+records = {
+    "utkface": utkface_records(data / "utkface"),
+    "mebeauty": mebeauty_records(data / "mebeauty"),
+}
+crops = {
+    name: cached_crops(recs, input_size, margin, crops_dir, name) for name, recs in records.items()
+}
+
+
+def table(source: str, split: str):
+    """Crops and targets of one source and split, faces found only. Missing targets are -1."""
+    pixels, found = crops[source]
+    rows = [i for i, r in enumerate(records[source]) if r.split == split and found[i]]
+    recs = [records[source][i] for i in rows]
+    targets = {
+        "female": np.array([float(r.female) for r in recs], np.float32),
+        "beauty": np.array([r.beauty if r.beauty == r.beauty else -1 for r in recs], np.float32),
+        "age": np.array([r.age / 50 if r.age == r.age else -1 for r in recs], np.float32),
+    }
+    return pixels[rows], targets, recs
+
+
+train_parts = [table("utkface", "train")] + [table("mebeauty", "train")] * mebeauty_repeat
+train_x = np.concatenate([p[0] for p in train_parts])
+train_y = {k: np.concatenate([p[1][k] for p in train_parts]) for k in ("female", "beauty", "age")}
+if subset:
+    pick = np.random.default_rng(seed).permutation(len(train_x))[:subset]
+    train_x, train_y = train_x[pick], {k: v[pick] for k, v in train_y.items()}
+val = {source: table(source, "val") for source in records}
+log.info(
+    "train faces: %d (MEBeauty x%d); val faces: %s",
+    len(train_x),
+    mebeauty_repeat,
+    {s: len(v[0]) for s, v in val.items()},
+)
+
+mean = tf.constant(np.array(IMAGENET_MEAN, np.float32) * 255)
+inv_std = tf.constant(1 / (np.array(IMAGENET_STD, np.float32) * 255))
+
+
+def normalise(pixels):
+    return (tf.cast(pixels, tf.float32) - mean) * inv_std
+
+
+def augment(pixels, targets):
+    """Mirror, small shifts and zoom, light and colour jitter; the crops stay aligned."""
+    image = tf.image.random_flip_left_right(pixels)
+    pad = input_size // 12
+    image = tf.image.resize_with_crop_or_pad(image, input_size + 2 * pad, input_size + 2 * pad)
+    side = tf.random.uniform([], input_size, input_size + 2 * pad + 1, dtype=tf.int32)
+    image = tf.image.random_crop(image, [side, side, 3])
+    image = tf.image.resize(image, [input_size, input_size])
+    image = tf.image.random_brightness(image, 20)
+    image = tf.image.random_contrast(image, 0.8, 1.2)
+    image = tf.image.random_saturation(image, 0.8, 1.2)
+    return normalise(tf.clip_by_value(image, 0, 255)), targets
+
+
+train_ds = (
+    tf.data.Dataset.from_tensor_slices((train_x, train_y))
+    .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
+    .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    .batch(batch_size)
+    .prefetch(tf.data.AUTOTUNE)
+)
+
+
+# --- model --------------------------------------------------------------------------------
+def masked_bce(y_true, y_pred):
+    y_true = tf.reshape(y_true, [-1])
+    y_pred = tf.clip_by_value(tf.reshape(y_pred, [-1]), 1e-6, 1 - 1e-6)
+    return -tf.reduce_mean(y_true * tf.math.log(y_pred) + (1 - y_true) * tf.math.log(1 - y_pred))
+
+
+def masked_mse(y_true, y_pred):
+    y_true, y_pred = tf.reshape(y_true, [-1]), tf.reshape(y_pred, [-1])
+    mask = tf.cast(y_true >= 0, tf.float32)
+    return tf.reduce_sum(mask * tf.square(y_true - y_pred)) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+backbone = mobilenet_v2_imagenet(
+    (input_size, input_size, 3), include_top=False, cache_dir=Path(cache_dir) / "xinh"
+)
+features = keras.layers.GlobalAveragePooling2D()(backbone.output)
+features = keras.layers.Dropout(dropout, seed=seed)(features)
+female = keras.layers.Dense(1, activation="sigmoid", name="female")(features)
+mean_beauty = float(np.mean(train_y["beauty"][train_y["beauty"] >= 0]))
+beauty = keras.layers.Dense(
+    1, name="beauty", bias_initializer=keras.initializers.Constant(mean_beauty)
+)(features)
+age = keras.layers.Dense(1, name="age")(features)
+model = keras.Model(backbone.input, {"female": female, "beauty": beauty, "age": age})
+losses = {"female": masked_bce, "beauty": masked_mse, "age": masked_mse}
+loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
+
+
+def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    outputs = {"female": [], "beauty": []}
+    for start in range(0, len(pixels), 256):
+        batch = model(normalise(pixels[start : start + 256]), training=False)
+        for key in outputs:
+            outputs[key].append(np.asarray(batch[key]).reshape(-1))
+    return {key: np.concatenate(parts) for key, parts in outputs.items()}
+
+
+def report(stage: str) -> dict:
+    """Validation metrics at a neutral 0.5 threshold, logged after every stage."""
+    results = {}
+    for source, (pixels, _, recs) in val.items():
+        results[source] = evaluate_predictions(predict(pixels), recs, 0.5)
+    log.info("%s val: %s", stage, json.dumps(results, default=float))
+    return results
+
+
+class EpochLog(keras.callbacks.Callback):
+    def __init__(self, stage: str) -> None:
+        super().__init__()
+        self.stage, self.started = stage, time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        log.info(
+            "%s epoch %d: %s (%.0f s)",
+            self.stage,
+            epoch + 1,
+            {k: round(float(v), 4) for k, v in (logs or {}).items()},
+            time.time() - self.started,
+        )
+        report(f"{self.stage} epoch {epoch + 1}")
+
+
+# --- stage 1: heads only ------------------------------------------------------------------
+backbone.trainable = False
+model.compile(
+    optimizer=keras.optimizers.Adam(head_learning_rate), loss=losses, loss_weights=loss_weights
+)
+model.fit(train_ds, epochs=head_epochs, callbacks=[EpochLog("heads")], verbose=1)
+
+# --- stage 2: everything ------------------------------------------------------------------
+backbone.trainable = True
+steps = epochs * int(np.ceil(len(train_x) / batch_size))
+schedule = keras.optimizers.schedules.CosineDecay(
+    learning_rate / 10, steps, alpha=0.0, warmup_target=learning_rate, warmup_steps=steps // 20
+)
+model.compile(
+    optimizer=keras.optimizers.AdamW(schedule, weight_decay=weight_decay),
+    loss=losses,
+    loss_weights=loss_weights,
+)
+model.fit(train_ds, epochs=epochs, callbacks=[EpochLog("fine-tune")], verbose=1)
+
+# --- export: female and beauty only, checked against Keras on real crops ------------------------
+inference_model = keras.Model(
+    model.input, {"female": model.output["female"], "beauty": model.output["beauty"]}
+)
+saved_dir = Path(cache_dir) / "saved_model"
+inference_model.export(str(saved_dir), format="tf_saved_model", verbose=False)
+tflite_bytes = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()
+model_file = out / "xinh_face.tflite"
+model_file.write_bytes(tflite_bytes)
+
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+
+runner = Interpreter(model_content=tflite_bytes).get_signature_runner()
+input_name = next(iter(runner.get_input_details()))
+check_pixels = val["mebeauty"][0][:64]
+keras_out = predict(check_pixels)
+lite_out = {"female": [], "beauty": []}
+for crop in check_pixels:
+    result = runner(**{input_name: np.asarray(normalise(crop[None]))})
+    for key in lite_out:
+        lite_out[key].append(float(result[key].reshape(-1)[0]))
+parity = {k: float(np.max(np.abs(np.array(lite_out[k]) - keras_out[k]))) for k in lite_out}
+log.info("LiteRT vs Keras on %d real crops, max abs difference: %s", len(check_pixels), parity)
+
+# --- thresholds on validation, then metadata --------------------------------------------------
+val_outputs = {source: predict(v[0]) for source, v in val.items()}
+val_records = [r for v in val.values() for r in v[2]]
+p_female = np.concatenate([val_outputs[s]["female"] for s in val])
+train_women = [r.beauty for r in records["mebeauty"] if r.split == "train" and r.female]
+thresholds = choose_thresholds(p_female, val_records, float(np.median(train_women)))
+log.info("thresholds: %s", thresholds)
+metrics = {
+    source: evaluate_predictions(val_outputs[source], val[source][2], thresholds.female)
+    for source in val
+}
+log.info("validation at the chosen threshold: %s", json.dumps(metrics, default=float))
+metadata = {
+    "version": version,
+    "model_file": model_file.name,
+    "input": {
+        "size": input_size,
+        "margin": margin,
+        "layout": "NHWC RGB, aligned by inference.align",
+        "normalisation": "(x/255 - mean) / std",
+        "mean": list(IMAGENET_MEAN),
+        "std": list(IMAGENET_STD),
+    },
+    "outputs": {
+        "female": "probability the face is a woman's",
+        "beauty": "predicted mean rating on MEBeauty's 1-10 scale",
+    },
+    "thresholds": {
+        "female": thresholds.female,
+        "beautiful": thresholds.beautiful,
+        "why": thresholds.why,
+    },
+    "training": {
+        "command": "python -m training.train " + " ".join(sys.argv[1:]),
+        "settings": SETTINGS,
+        "data": "UTKFace (gender, age; hashed 10% val split) and MEBeauty (gender, "
+        "beauty; the dataset's 2022 train/val split). Non-commercial research.",
+        "litert_parity_max_abs": parity,
+    },
+    "validation": metrics,
+}
+(out / "xinh-face.json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
+log.info("wrote %s (%.1f MB) and %s", model_file, len(tflite_bytes) / 1e6, out / "xinh-face.json")

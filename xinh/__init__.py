@@ -1,0 +1,1 @@
+"""Xinh: the `xinh` command and its settings."""
