@@ -13,7 +13,9 @@ import argparse
 import asyncio
 import base64
 import dataclasses
+import functools
 import html
+import json
 import logging
 import string
 from pathlib import Path
@@ -27,6 +29,7 @@ from inference.annotate import annotate, encode_jpeg
 from inference.engine import Engine
 from inference.types import Analysis, Outcome
 from locales import Catalog, negotiate
+from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -96,10 +99,9 @@ class _Demo:
         """The page in the visitor's language, every word from the catalogue."""
         language = self.language(request)
         other = next(code for code in self.catalog.languages if code != language)
-        table = self.catalog.strings[language]
         words = {
             key.removeprefix("page."): self.catalog.text(language, key)
-            for key in table
+            for key in self.catalog.strings[language]
             if key.startswith("page.")
         }
         values = {
@@ -159,7 +161,9 @@ def _answer(
     """The endpoint's one JSON shape: an outcome (the engine's, or a refusal), the text to show,
     whether it is an error, and the numbered photo as a data URL when faces were found."""
     return web.json_response(
-        {"outcome": str(outcome), "error": error, "text": text, "image": image}, status=status
+        {"outcome": str(outcome), "error": error, "text": text, "image": image},
+        status=status,
+        dumps=functools.partial(json.dumps, ensure_ascii=False),
     )
 
 
@@ -176,9 +180,7 @@ def create_app(engine: Engine, catalog: Catalog, settings: Settings) -> web.Appl
 def run(args: argparse.Namespace) -> int:
     """Serve the demo page until interrupted: `xinh demo [--host H] [--port P]`."""
     settings = Settings.load()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_json)
     host = args.host or settings.demo_host
     port = settings.demo_port if args.port is None else args.port
     try:

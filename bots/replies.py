@@ -9,6 +9,9 @@ from inference.annotate import annotate, encode_jpeg
 from inference.types import Analysis, Limits, Outcome, RatedFace
 from locales import Catalog
 
+# Chat platforms refuse large photos (Telegram: width + height at most 10,000, 10 MB).
+ANNOTATED_MAX_SIDE = 2560
+
 _ERROR_KEYS = {
     Outcome.NO_FACE: "errors.no_face",
     Outcome.UNREADABLE: "errors.unreadable",
@@ -89,7 +92,8 @@ def compose(
         lines.append(catalog.text(language, "male.lines", rng))
     annotated = None
     if analysis.pixels is not None:
-        annotated = encode_jpeg(annotate(analysis.pixels, [f.face for f in faces]))
+        pixels = annotate(analysis.pixels, [f.face for f in faces])
+        annotated = encode_jpeg(pixels, max_side=ANNOTATED_MAX_SIDE)
     return Reply(outcome, "\n".join(lines) + f"\n\n{disclaimer}", annotated)
 
 

@@ -41,8 +41,12 @@ def annotate(pixels: np.ndarray, faces: list[Face], keypoints: bool = False) -> 
     return canvas
 
 
-def encode_jpeg(pixels: np.ndarray, quality: int = 88) -> bytes:
-    """RGB pixels to JPEG bytes, in memory."""
+def encode_jpeg(pixels: np.ndarray, quality: int = 88, max_side: int | None = None) -> bytes:
+    """RGB pixels to JPEG bytes, in memory, shrunk first if a side exceeds `max_side`."""
+    if max_side and max(pixels.shape[:2]) > max_side:
+        scale = max_side / max(pixels.shape[:2])
+        size = (round(pixels.shape[1] * scale), round(pixels.shape[0] * scale))
+        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
     ok, buffer = cv2.imencode(
         ".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
     )

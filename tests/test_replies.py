@@ -67,3 +67,14 @@ def test_greeting_quotes_the_original_intro() -> None:
     text = greeting(CATALOG, "vi")
     assert "Ứng dụng đánh giá nhan sắc phái nữ" in text
     assert "Hãy để chúng tôi trả lời giúp bạn" in text
+
+
+def test_huge_annotated_photos_are_shrunk_for_chat_platforms() -> None:
+    import cv2
+
+    faces = (_rated("female", 6.0, "average"), _rated("female", 7.0, "beautiful"))
+    reply = compose(
+        Analysis(Outcome.RATED, faces, np.zeros((3000, 6000, 3), np.uint8)), "en", CATALOG
+    )
+    image = cv2.imdecode(np.frombuffer(reply.annotated_jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert max(image.shape[:2]) == 2560

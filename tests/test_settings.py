@@ -71,3 +71,21 @@ def test_readme_configuration_table_matches_settings() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     for env_name, *_ in describe():
         assert f"`{env_name}`" in readme, env_name
+
+
+def test_log_scrubbing_masks_tokens_even_inside_urls(caplog) -> None:
+    import logging
+
+    from xinh.logs import ScrubSecrets
+
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "POST https://api.telegram.org/bot%s/getMe",
+        (TOKEN,),
+        None,
+    )
+    ScrubSecrets().filter(record)
+    assert TOKEN not in record.getMessage() and "[secret]" in record.getMessage()

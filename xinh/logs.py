@@ -12,7 +12,7 @@ import logging
 import re
 
 _TOKEN = re.compile(
-    r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b|\b[A-Za-z0-9_-]{24,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}\b"
+    r"(?<!\d)\d{5,}:[A-Za-z0-9_-]{20,}|\b[A-Za-z0-9_-]{24,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,}\b"
 )
 
 

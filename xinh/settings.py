@@ -71,7 +71,7 @@ class Settings:
     queue_limit: int = _setting(32, "Photos waiting for a worker before new ones get 'busy'")
     photo_timeout: float = _setting(20.0, "Seconds one photo may take before 'busy, try again'")
     health_host: str = _setting("127.0.0.1", "Address of the /healthz and /metrics server")
-    health_port: int = _setting(9090, "Port of the /healthz and /metrics server (0: any free port)")
+    health_port: int = _setting(9090, "Port of the /healthz and /metrics server (0: off)")
     demo_host: str = _setting("127.0.0.1", "Address `xinh demo` binds")
     demo_port: int = _setting(8080, "Port `xinh demo` binds")
     log_level: str = _setting("INFO", "Logging level")
