@@ -64,8 +64,10 @@ def stats(label: str, seconds: list[float], megapixels: list[float]) -> float:
     per_mp = ms / np.array(megapixels)
     p50, p95 = np.percentile(ms, [50, 95])
     mp50, mp95 = np.percentile(per_mp, [50, 95])
-    print(f"{label:<34} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  | per MP p50 {mp50:6.2f} ms  "
-          f"p95 {mp95:6.2f} ms")
+    print(
+        f"{label:<34} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  | per MP p50 {mp50:6.2f} ms  "
+        f"p95 {mp95:6.2f} ms"
+    )
     return float(np.percentile(ms, 50))
 
 
