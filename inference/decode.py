@@ -17,6 +17,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from inference.types import Decoded, Limits, Outcome
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF"})
+# How the accepted formats begin: bytes that start so but do not open are a damaged image.
+_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM", b"II*\0", b"MM\0*")
 _HEIF_READY = False
 
 
@@ -45,6 +47,8 @@ def decode(data: bytes, limits: Limits | None = None) -> Decoded:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         return Decoded(Outcome.TOO_LARGE, detail="decompression bomb")
     except UnidentifiedImageError:
+        if _looks_like_image(data):
+            return Decoded(Outcome.UNREADABLE, detail="damaged image")
         return Decoded(Outcome.UNSUPPORTED, detail="not an image")
     except Exception as exc:  # PIL raises many kinds on corrupt headers
         return Decoded(Outcome.UNREADABLE, detail=type(exc).__name__)
@@ -63,6 +67,13 @@ def decode(data: bytes, limits: Limits | None = None) -> Decoded:
         except Exception as exc:  # truncated or corrupt pixel data
             return Decoded(Outcome.UNREADABLE, detail=type(exc).__name__)
     return Decoded(Outcome.OK, pixels=pixels)
+
+
+def _looks_like_image(data: bytes) -> bool:
+    """Whether the bytes begin like one of the accepted formats."""
+    is_webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    is_heif = data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif")
+    return data.startswith(_IMAGE_SIGNATURES) or is_webp or is_heif
 
 
 def _fast_jpeg(image: Image.Image, data: bytes) -> bool:

@@ -94,6 +94,13 @@ def test_truncated_jpeg_is_unreadable(astronaut_jpeg: bytes) -> None:
     assert decode(astronaut_jpeg[: len(astronaut_jpeg) // 2]).outcome is Outcome.UNREADABLE
 
 
+@pytest.mark.parametrize(
+    "start", [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF89a", b"RIFF\0\0\0\0WEBPVP8 "]
+)
+def test_damaged_image_is_unreadable_not_unsupported(start: bytes) -> None:
+    assert decode(start + b" garbage" * 10).outcome is Outcome.UNREADABLE
+
+
 def test_corrupt_header_is_unreadable(astronaut_jpeg: bytes) -> None:
     assert decode(astronaut_jpeg[:2] + b"\x00" * 40 + astronaut_jpeg[42:]).outcome in (
         Outcome.UNREADABLE,

