@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.configurator import settings_of
+
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
 out_dir = "models"
@@ -33,30 +35,22 @@ margin = 0.25
 batch_size = 64
 head_epochs = 1  # backbone frozen: the new heads settle first
 epochs = 6  # then the whole network
+beauty_epochs = 8  # last, the whole network on MEBeauty alone (gender and beauty)
 head_learning_rate = 1e-3
 learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
+beauty_learning_rate = 1e-4  # peak for the MEBeauty stage
 weight_decay = 1e-4
 mebeauty_repeat = 3  # MEBeauty is small: show it this many times an epoch
 beauty_weight = 0.5
 age_weight = 0.1
 dropout = 0.2
+mirror_average = 1  # the exported model averages each face with its mirror image
+eval_every = 2  # validation report every this many epochs (and after each stage)
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
 version = "1.0.0"
 # -------------------------------------------------------------------------------------------
-SETTINGS = {
-    k: v
-    for k, v in globals().items()
-    if not k.startswith("_")
-    and k.islower()
-    and isinstance(v, (int, float, str))
-    and k not in ("annotations",)
-}
-for argument in sys.argv[1:]:
-    name, _, value = argument.removeprefix("--").partition("=")
-    if name not in SETTINGS:
-        raise SystemExit(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
-    SETTINGS[name] = type(SETTINGS[name])(value)
+SETTINGS = settings_of(dict(globals()), sys.argv[1:])
 globals().update(SETTINGS)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -147,13 +141,19 @@ def augment(pixels, targets):
     return normalise(tf.clip_by_value(image, 0, 255)), targets
 
 
-train_ds = (
-    tf.data.Dataset.from_tensor_slices((train_x, train_y))
-    .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
-    .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
-    .batch(batch_size)
-    .prefetch(tf.data.AUTOTUNE)
-)
+def batches(pixels: np.ndarray, targets: dict) -> tf.data.Dataset:
+    """Shuffled, augmented training batches."""
+    return (
+        tf.data.Dataset.from_tensor_slices((pixels, targets))
+        .shuffle(len(pixels), seed=seed, reshuffle_each_iteration=True)
+        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+train_ds = batches(train_x, train_y)
+beauty_x, beauty_y, _ = table("mebeauty", "train")
 
 
 # --- model --------------------------------------------------------------------------------
@@ -185,10 +185,24 @@ losses = {"female": masked_bce, "beauty": masked_mse, "age": masked_mse}
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
 
 
+def served(network: keras.Model) -> keras.Model:
+    """What ships: female and beauty only, optionally averaged with the mirrored face."""
+    image = keras.Input((input_size, input_size, 3), name="image")
+    outputs = network(image)
+    if mirror_average:
+        mirrored = network(keras.ops.flip(image, axis=2))
+        outputs = {
+            k: keras.layers.Average(name=k)([outputs[k], mirrored[k]]) for k in ("female", "beauty")
+        }
+    return keras.Model(image, {"female": outputs["female"], "beauty": outputs["beauty"]})
+
+
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The shipped model's outputs on uint8 crops, in Keras."""
+    network = served(model)
     outputs = {"female": [], "beauty": []}
     for start in range(0, len(pixels), 256):
-        batch = model(normalise(pixels[start : start + 256]), training=False)
+        batch = network(normalise(pixels[start : start + 256]), training=False)
         for key in outputs:
             outputs[key].append(np.asarray(batch[key]).reshape(-1))
     return {key: np.concatenate(parts) for key, parts in outputs.items()}
@@ -208,6 +222,9 @@ class EpochLog(keras.callbacks.Callback):
         super().__init__()
         self.stage, self.started = stage, time.time()
 
+    def on_train_end(self, logs=None):
+        report(f"{self.stage} end")
+
     def on_epoch_end(self, epoch, logs=None):
         log.info(
             "%s epoch %d: %s (%.0f s)",
@@ -216,7 +233,8 @@ class EpochLog(keras.callbacks.Callback):
             {k: round(float(v), 4) for k, v in (logs or {}).items()},
             time.time() - self.started,
         )
-        report(f"{self.stage} epoch {epoch + 1}")
+        if (epoch + 1) % eval_every == 0 and epoch + 1 < self.params["epochs"]:
+            report(f"{self.stage} epoch {epoch + 1}")
 
 
 # --- stage 1: heads only ------------------------------------------------------------------
@@ -239,10 +257,23 @@ model.compile(
 )
 model.fit(train_ds, epochs=epochs, callbacks=[EpochLog("fine-tune")], verbose=1)
 
-# --- export: female and beauty only, checked against Keras on real crops ------------------------
-inference_model = keras.Model(
-    model.input, {"female": model.output["female"], "beauty": model.output["beauty"]}
-)
+# --- stage 3: MEBeauty alone, gentler ---------------------------------------------------------
+if beauty_epochs:
+    steps = beauty_epochs * int(np.ceil(len(beauty_x) / batch_size))
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            keras.optimizers.schedules.CosineDecay(beauty_learning_rate, steps),
+            weight_decay=weight_decay,
+        ),
+        loss=losses,
+        loss_weights={"female": 1.0, "beauty": 1.0, "age": 0.0},
+    )
+    model.fit(
+        batches(beauty_x, beauty_y), epochs=beauty_epochs, callbacks=[EpochLog("beauty")], verbose=1
+    )
+
+# --- export: what `served` ships, checked against Keras on real crops -----------------------
+inference_model = served(model)
 saved_dir = Path(cache_dir) / "saved_model"
 inference_model.export(str(saved_dir), format="tf_saved_model", verbose=False)
 tflite_bytes = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()
