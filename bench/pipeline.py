@@ -89,6 +89,29 @@ def time_engine(engine: Engine, photos: list[bytes], rounds: int = 3) -> tuple[l
     return detect_align, whole, mp
 
 
+def bad_files(engine: Engine, astronaut: bytes) -> None:
+    """Each bad file's outcome and how long it took (the tests check outcomes, not time)."""
+    from tests import badfiles
+
+    pixels = engine.decode(astronaut).pixels
+    corpus = {
+        "zero bytes": b"",
+        "text": b"not a photo\n" * 100,
+        "truncated JPEG": astronaut[: len(astronaut) // 2],
+        "30000x30000 PNG bomb": badfiles.png_bomb(),
+        "1x1 PNG": badfiles.encode(Image.new("RGB", (1, 1)), "PNG"),
+        "animated GIF": badfiles.animated_gif(pixels),
+        "CMYK JPEG": badfiles.encode(Image.fromarray(pixels).convert("CMYK"), "JPEG"),
+        "16-bit PNG": badfiles.sixteen_bit_png(pixels),
+        "EXIF-rotated JPEG": badfiles.exif_rotated_jpeg(pixels),
+    }
+    print("\nbad and unusual files, whole verdict:")
+    for name, data in corpus.items():
+        started = time.perf_counter()
+        outcome = engine.analyze_now(data).outcome
+        print(f"  {name:<22} {outcome.value:<12} {(time.perf_counter() - started) * 1000:7.1f} ms")
+
+
 def start_up(photo: Path) -> tuple[float, float]:
     """Seconds from a fresh interpreter to its first verdict, and its peak resident MB."""
     code = (
@@ -127,6 +150,7 @@ def main() -> None:
     detect_align, whole, mp = time_engine(engine, photos)
     stats("decode + detect + align", detect_align, mp)
     xinh_p50 = stats("whole verdict (+ face model)", whole, mp)
+    bad_files(engine, (ROOT / "tests" / "data" / "astronaut.jpg").read_bytes())
     seconds, rss = start_up(ROOT / "tests" / "data" / "astronaut.jpg")
     print(
         f"{'start to first verdict':<34} {seconds:.2f} s (fresh interpreter), peak RSS {rss:.0f} MB"
