@@ -46,3 +46,32 @@ def engine():
     engine = Engine.create()
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="session")
+def woman_jpeg(shared_data: Path) -> bytes:
+    """A real woman's portrait that the shipped model rates: the first MEBeauty validation
+    woman with one face and a confident verdict. (The astronaut is a woman too, but the model
+    calls her a man: see models/MODEL_CARD.md, known limits.)"""
+    import csv
+
+    from inference.types import Outcome
+
+    with open(shared_data / "mebeauty" / "scores.csv", newline="") as handle:
+        rows = [
+            r for r in csv.DictReader(handle) if r["split"] == "val" and r["gender"] == "female"
+        ]
+    engine = Engine.create()
+    try:
+        for row in sorted(rows, key=lambda r: r["image"]):
+            data = (shared_data / "mebeauty" / row["image"]).read_bytes()
+            analysis = engine.analyze_now(data)
+            if (
+                analysis.outcome is Outcome.RATED
+                and len(analysis.faces) == 1
+                and analysis.faces[0].female_probability >= 0.9
+            ):
+                return data
+    finally:
+        engine.close()
+    pytest.fail("no MEBeauty validation woman is confidently rated by the shipped model")

@@ -46,10 +46,12 @@ def test_faces_annotate_writes_pictures(photos: Path, tmp_path: Path, capsys) ->
     assert (tmp_path / "out" / "astronaut.jpg").read_bytes()[:2] == b"\xff\xd8"
 
 
-def test_analyze_json_gives_the_verdict_and_the_message(photos: Path, capsys) -> None:
-    assert (
-        main(["analyze", str(photos / "astronaut.jpg"), str(photos / "rocket.jpg"), "--json"]) == 0
-    )
+def test_analyze_json_gives_the_verdict_and_the_message(
+    photos: Path, tmp_path: Path, woman_jpeg: bytes, capsys
+) -> None:
+    portrait = tmp_path / "portrait.jpg"
+    portrait.write_bytes(woman_jpeg)
+    assert main(["analyze", str(portrait), str(photos / "rocket.jpg"), "--json"]) == 0
     rated, empty = _json_lines(capsys.readouterr().out)
     assert rated["outcome"] == "rated"
     face = rated["faces"][0]

@@ -222,9 +222,9 @@ async def test_global_sync_without_a_guild(bot: Bot, fake: FakeDiscord) -> None:
     ("locale", "language"), [("en-US", "en"), ("en-GB", "en"), ("vi", "vi"), ("fr", "en")]
 )
 async def test_rate_defers_then_follows_up_with_the_verdict(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes, locale: str, language: str
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes, locale: str, language: str
 ) -> None:
-    interaction = fake.slash(fake.attachment(astronaut_jpeg), locale=locale)
+    interaction = fake.slash(fake.attachment(woman_jpeg), locale=locale)
     await interact(fake, interaction)
     (callback,) = fake.callbacks(interaction)
     assert callback.body["type"] == DEFERRED
@@ -288,9 +288,9 @@ async def test_not_an_image_is_refused_at_once_without_download(
 
 
 async def test_oversize_attachment_is_refused_without_download(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
-    interaction = fake.slash(fake.attachment(astronaut_jpeg, size=21 * 1024 * 1024))
+    interaction = fake.slash(fake.attachment(woman_jpeg, size=21 * 1024 * 1024))
     await interact(fake, interaction)
     (callback,) = fake.callbacks(interaction)
     assert callback.flags & EPHEMERAL
@@ -299,17 +299,17 @@ async def test_oversize_attachment_is_refused_without_download(
 
 
 async def test_cooldown_per_user_before_download(
-    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
     await make_bot(rate_limit_per_minute=1)
-    first = fake.slash(fake.attachment(astronaut_jpeg))
+    first = fake.slash(fake.attachment(woman_jpeg))
     await interact(fake, first)
-    second = fake.slash(fake.attachment(astronaut_jpeg))
+    second = fake.slash(fake.attachment(woman_jpeg))
     await interact(fake, second)
     (refusal,) = fake.callbacks(second)
     assert refusal.flags & EPHEMERAL
     assert refusal.body["data"]["content"] == catalog.text("en", "errors.rate_limited", limit=1)
-    other_user = fake.slash(fake.attachment(astronaut_jpeg), user_id=42)
+    other_user = fake.slash(fake.attachment(woman_jpeg), user_id=42)
     await interact(fake, other_user)
     assert fake.followups(other_user)
     assert len(fake.downloads) == 2
@@ -319,10 +319,10 @@ async def test_cooldown_per_user_before_download(
 
 
 async def test_context_menu_rates_the_first_image_of_a_message(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
     document = fake.attachment(b"minutes", "minutes.txt", "text/plain")
-    target = fake.message(attachments=[document, fake.attachment(astronaut_jpeg)])
+    target = fake.message(attachments=[document, fake.attachment(woman_jpeg)])
     interaction = fake.context_menu(target, catalog.text("en", "commands.context_menu"))
     await interact(fake, interaction)
     assert fake.callbacks(interaction)[0].body["type"] == DEFERRED
@@ -331,9 +331,9 @@ async def test_context_menu_rates_the_first_image_of_a_message(
 
 
 async def test_context_menu_rates_an_image_embed(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
-    target = fake.message(embeds=[fake.image_embed(astronaut_jpeg)])
+    target = fake.message(embeds=[fake.image_embed(woman_jpeg)])
     interaction = fake.context_menu(target, catalog.text("en", "commands.context_menu"))
     await interact(fake, interaction)
     assert embed_of(fake.followups(interaction)[0])["title"].endswith("/10")
@@ -354,11 +354,11 @@ async def test_context_menu_on_a_message_without_image(
 
 
 async def test_mention_with_an_image_is_answered_in_the_server_language(
-    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
     await make_bot(discord_message_content=True)
     assert fake.identifies[-1]["intents"] & MESSAGE_CONTENT_INTENT
-    message = fake.message("<@bot>", [fake.attachment(astronaut_jpeg)], mentions_bot=True)
+    message = fake.message("<@bot>", [fake.attachment(woman_jpeg)], mentions_bot=True)
     await fake.dispatch("MESSAGE_CREATE", message)
     (reply,) = await fake.wait_for(lambda: fake.replies(CHANNEL_ID))
     assert reply.body["message_reference"]["message_id"] == int(message["id"])
@@ -367,29 +367,29 @@ async def test_mention_with_an_image_is_answered_in_the_server_language(
 
 
 async def test_mention_replying_to_a_photo(
-    make_bot: BotFactory, fake: FakeDiscord, astronaut_jpeg: bytes
+    make_bot: BotFactory, fake: FakeDiscord, woman_jpeg: bytes
 ) -> None:
     await make_bot(discord_message_content=True)
-    photo = fake.message(attachments=[fake.attachment(astronaut_jpeg)], author=user(43))
+    photo = fake.message(attachments=[fake.attachment(woman_jpeg)], author=user(43))
     mention = fake.message("<@bot>", mentions_bot=True, replying_to=photo)
     await fake.dispatch("MESSAGE_CREATE", mention)
     (reply,) = await fake.wait_for(lambda: fake.replies(CHANNEL_ID))
     assert embed_of(reply)["title"].endswith("/10")
 
 
-async def test_photo_in_a_dm(bot: Bot, fake: FakeDiscord, astronaut_jpeg: bytes) -> None:
+async def test_photo_in_a_dm(bot: Bot, fake: FakeDiscord, woman_jpeg: bytes) -> None:
     assert not fake.identifies[-1]["intents"] & MESSAGE_CONTENT_INTENT
-    message = fake.message(attachments=[fake.attachment(astronaut_jpeg)], direct=True)
+    message = fake.message(attachments=[fake.attachment(woman_jpeg)], direct=True)
     await fake.dispatch("MESSAGE_CREATE", message)
     (reply,) = await fake.wait_for(lambda: fake.replies(DM_CHANNEL_ID))
     assert embed_of(reply)["title"].endswith("/10")
 
 
 async def test_messages_not_for_the_bot_are_ignored(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
-    unaddressed = fake.message("nice", [fake.attachment(astronaut_jpeg)])
-    own = fake.message(attachments=[fake.attachment(astronaut_jpeg)], direct=True)
+    unaddressed = fake.message("nice", [fake.attachment(woman_jpeg)])
+    own = fake.message(attachments=[fake.attachment(woman_jpeg)], direct=True)
     own["author"] = {**user(APP_ID), "bot": True}
     for message in (unaddressed, own):
         await fake.dispatch("MESSAGE_CREATE", message)
@@ -404,9 +404,9 @@ async def test_messages_not_for_the_bot_are_ignored(
 
 
 async def test_a_failure_is_logged_counted_and_answered(
-    bot: Bot, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
-    missing = fake.attachment(astronaut_jpeg)
+    missing = fake.attachment(woman_jpeg)
     missing["url"] = missing["url"] + "-gone"
     interaction = fake.slash(missing)
     await interact(fake, interaction)
@@ -417,13 +417,13 @@ async def test_a_failure_is_logged_counted_and_answered(
         bot.metrics.exposition()
     )
     bot.errors.clear()
-    again = fake.slash(fake.attachment(astronaut_jpeg))
+    again = fake.slash(fake.attachment(woman_jpeg))
     await interact(fake, again)
     assert embed_of(fake.followups(again)[0])["title"].endswith("/10")
 
 
 async def test_health_is_ready_once_connected_and_metrics_count_photos(
-    make_bot: BotFactory, fake: FakeDiscord, astronaut_jpeg: bytes
+    make_bot: BotFactory, fake: FakeDiscord, woman_jpeg: bytes
 ) -> None:
     port = free_port()
     bot = await make_bot(launch=False, health_port=port)
@@ -435,7 +435,7 @@ async def test_health_is_ready_once_connected_and_metrics_count_photos(
         await bot.connect()
         async with http.get(f"{base}/healthz") as response:
             assert response.status == 200
-        await interact(fake, fake.slash(fake.attachment(astronaut_jpeg)))
+        await interact(fake, fake.slash(fake.attachment(woman_jpeg)))
         async with http.get(f"{base}/metrics") as response:
             exposition = await response.text()
     assert 'xinh_photos_total{outcome="rated",platform="discord"} 1.0' in exposition
@@ -443,19 +443,19 @@ async def test_health_is_ready_once_connected_and_metrics_count_photos(
 
 
 async def test_sigterm_finishes_the_photo_in_flight_then_exits(
-    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, astronaut_jpeg: bytes
+    make_bot: BotFactory, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
 ) -> None:
     bot = await make_bot(launch=False)
     serving = asyncio.create_task(serve(bot.client, TOKEN))
     await fake.wait_for(lambda: fake.identifies)
     await asyncio.wait_for(bot.client.wait_until_ready(), 15)
     fake.downloads_open.clear()
-    in_flight = fake.slash(fake.attachment(astronaut_jpeg))
+    in_flight = fake.slash(fake.attachment(woman_jpeg))
     await fake.dispatch("INTERACTION_CREATE", in_flight)
     await fake.wait_for(lambda: fake.downloads)
     os.kill(os.getpid(), signal.SIGTERM)
     await until(lambda: not bot.client.accepting)
-    late = fake.slash(fake.attachment(astronaut_jpeg), user_id=44)
+    late = fake.slash(fake.attachment(woman_jpeg), user_id=44)
     await interact(fake, late)
     assert fake.callbacks(late)[0].body["data"]["content"] == catalog.text("en", "errors.busy")
     fake.downloads_open.set()
@@ -515,7 +515,7 @@ def test_missing_token_is_one_line_and_exit_code_2(
 
 
 async def test_xinh_discord_runs_logs_nothing_private_and_exits_0_on_sigterm(
-    fake: FakeDiscord, astronaut_jpeg: bytes
+    fake: FakeDiscord, woman_jpeg: bytes
 ) -> None:
     env = {
         **os.environ,
@@ -539,7 +539,7 @@ async def test_xinh_discord_runs_logs_nothing_private_and_exits_0_on_sigterm(
     )
     await fake.wait_for(lambda: fake.identifies, timeout=60)
     words = "my private words"
-    mention = fake.message(words, [fake.attachment(astronaut_jpeg)], mentions_bot=True)
+    mention = fake.message(words, [fake.attachment(woman_jpeg)], mentions_bot=True)
     await fake.dispatch("MESSAGE_CREATE", mention)
     await fake.wait_for(lambda: fake.replies(CHANNEL_ID))
     process.send_signal(signal.SIGTERM)

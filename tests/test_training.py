@@ -76,6 +76,7 @@ def test_training_script_end_to_end_on_a_tiny_slice(shared_data: Path, tmp_path:
         f"--cache_dir={tmp_path / 'cache'}",
         "--epochs=1",
         "--head_epochs=1",
+        "--beauty_epochs=1",
         "--batch_size=16",
         "--mebeauty_repeat=1",
     ]
@@ -86,7 +87,7 @@ def test_training_script_end_to_end_on_a_tiny_slice(shared_data: Path, tmp_path:
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     metadata = json.loads((out / "xinh-face.json").read_text())
-    assert metadata["input"]["size"] == 96 and 0 < metadata["thresholds"]["female"] < 1
+    assert metadata["input"]["size"] == 112 and 0 < metadata["thresholds"]["female"] < 1
     assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
     assert "command: python -m training.train" in (out / "training-log.txt").read_text()

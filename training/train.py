@@ -6,7 +6,7 @@ age head (UTKFace ages) teaches the backbone more about faces and is dropped at 
 Faces are cropped by the engine's own detector and aligner (training/datasets.py).
 
     python -m training.train                          # the settings below
-    python -m training.train --epochs=8 --input_size=112
+    python -m training.train --epochs=2 --beauty_epochs=0   # a quicker, weaker model
 
 Writes models/xinh_face.tflite and models/xinh-face.json (input, thresholds, metrics, and
 this command), and a log in models/training-log.txt.
@@ -30,17 +30,17 @@ from training.configurator import settings_of
 data_dir = "../shared/data"
 out_dir = "models"
 cache_dir = ".cache"
-input_size = 96
+input_size = 112
 margin = 0.25
 batch_size = 64
 head_epochs = 1  # backbone frozen: the new heads settle first
-epochs = 6  # then the whole network
-beauty_epochs = 8  # last, the whole network on MEBeauty alone (gender and beauty)
+epochs = 7  # then the whole network
+beauty_epochs = 10  # last, the whole network on MEBeauty alone (gender and beauty)
 head_learning_rate = 1e-3
 learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
 beauty_learning_rate = 1e-4  # peak for the MEBeauty stage
 weight_decay = 1e-4
-mebeauty_repeat = 3  # MEBeauty is small: show it this many times an epoch
+mebeauty_repeat = 4  # MEBeauty is small: show it this many times an epoch
 beauty_weight = 0.5
 age_weight = 0.1
 dropout = 0.2
