@@ -3,7 +3,7 @@
 Starts `xinh demo` on a free port, uploads tests/data/astronaut.jpg (public domain) in
 headless Chromium (Debian's /usr/bin/chromium), and saves the page as a 256-colour PNG.
 
-    .venv/bin/python docs/make_screenshot.py
+    .venv/bin/python -m docs.make_screenshot
 """
 
 from __future__ import annotations
@@ -19,17 +19,9 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from tests.test_demo_browser import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def free_port() -> int:
@@ -55,9 +47,7 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1000, "height": 900})
             page.goto(url)
             page.set_input_files("#photo", str(ROOT / "tests" / "data" / "astronaut.jpg"))
