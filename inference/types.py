@@ -23,11 +23,6 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"
 
 
-DECODE_REFUSALS = frozenset(
-    {Outcome.UNREADABLE, Outcome.UNSUPPORTED, Outcome.TOO_LARGE, Outcome.TOO_SMALL}
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Limits:
     """What the decoder refuses before spending memory on it; all configurable."""
