@@ -86,11 +86,11 @@ def _fast_jpeg(image: Image.Image, data: bytes) -> bool:
 
 
 def _decode_jpeg(data: bytes) -> np.ndarray:
-    """Decode with OpenCV, which applies the EXIF orientation itself."""
-    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
+    """Decode with OpenCV (4.10+ decodes straight to RGB), which applies EXIF orientation."""
+    rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR_RGB)
+    if rgb is None:
         raise ValueError("OpenCV could not decode the JPEG")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
