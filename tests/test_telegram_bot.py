@@ -50,7 +50,7 @@ def jpeg(pixels: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def two_women(woman_jpeg: bytes) -> bytes:
-    """The astronaut twice, side by side: a photo with two faces."""
+    """A woman's portrait twice, side by side: a photo with two faces."""
     pixels = np.asarray(Image.open(io.BytesIO(woman_jpeg)).convert("RGB"))
     return jpeg(np.hstack([pixels, pixels]))
 
@@ -86,7 +86,7 @@ class Bot:
         settings = {"health_port": 0, **fake.urls(), **settings}
         self.settings = Settings(telegram_token=TOKEN, data_dir=str(data_dir), **settings)
         self.metrics = Metrics(queue_depth=lambda: engine.queue_depth)
-        store = open_store("", self.settings.data_dir)
+        store = open_store(self.settings.store_url, self.settings.data_dir)
         self.app = build_application(self.settings, engine, CATALOG, store, self.metrics)
         self.errors: list[BaseException] = []
         self.app.add_error_handler(self._collect)
