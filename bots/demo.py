@@ -20,7 +20,6 @@ import logging
 import string
 from pathlib import Path
 
-import cv2
 from aiohttp import web
 
 from bots.ratelimit import RateLimiter
@@ -71,10 +70,8 @@ def _is_image_type(content_type: str) -> bool:
 def _photo_url(analysis: Analysis) -> str:
     """The photo with its faces boxed and numbered, shrunk for the screen, as a data URL."""
     canvas = annotate(analysis.pixels, [rated.face for rated in analysis.faces])
-    scale = DISPLAY_SIDE / max(canvas.shape[:2])
-    if scale < 1:
-        canvas = cv2.resize(canvas, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(canvas)).decode("ascii")
+    jpeg = encode_jpeg(canvas, max_side=DISPLAY_SIDE)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 class _Demo:
