@@ -29,7 +29,7 @@ from inference.engine import Engine
 from inference.types import Analysis, Outcome
 from locales import Catalog, negotiate
 from xinh.logs import configure_logging
-from xinh.settings import ConfigError, Settings
+from xinh.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -180,11 +180,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     host = args.host or settings.demo_host
     port = settings.demo_port if args.port is None else args.port
-    try:
-        engine = Engine.create(settings.models_path(), settings.engine_options())
-    except FileNotFoundError as exc:
-        hint = "set XINH_MODELS_DIR to the folder holding xinh-face.json"
-        raise ConfigError(f"{exc}: {hint}") from None
+    engine = Engine.create(settings.models_path(), settings.engine_options())
     try:
         engine.warm_up()
         app = create_app(engine, Catalog.load(), settings)

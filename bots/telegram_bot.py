@@ -50,7 +50,6 @@ from bots.telegram_photos import (
     rate,
 )
 from inference.engine import Engine
-from inference.model_files import ModelFilesMissing
 from locales import DEFAULT_LANGUAGE, Catalog
 from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
@@ -254,13 +253,6 @@ def _on_stop_signal(application: Application) -> None:
     application.stop_running()
 
 
-def _open_engine(settings: Settings) -> Engine:
-    try:
-        return Engine.create(settings.models_path(), settings.engine_options())
-    except (FileNotFoundError, ModelFilesMissing) as exc:
-        raise ConfigError(str(exc)) from None
-
-
 def run(args: argparse.Namespace) -> int:
     """`xinh telegram`: serve until SIGTERM or Ctrl-C, finish the photos in flight, return 0."""
     settings = Settings.load()
@@ -269,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     # python-telegram-bot logs whole updates (message text) and its URLs at DEBUG.
     logging.getLogger("telegram").setLevel(max(logging.INFO, logging.getLogger().level))
-    engine = _open_engine(settings)
+    engine = Engine.create(settings.models_path(), settings.engine_options())
     application = build_application(
         settings,
         engine,

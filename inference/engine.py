@@ -20,8 +20,8 @@ from pathlib import Path
 from inference.align import align
 from inference.decode import decode
 from inference.detector import DetectorOptions, FaceDetector
-from inference.face_model import FaceModel, ModelSpec
-from inference.model_files import detector_files, models_dir
+from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
+from inference.model_files import ModelFilesMissing, detector_files, models_dir
 from inference.types import Analysis, Decoded, Face, Limits, Outcome
 from inference.verdict import photo_outcome, rate_face
 
@@ -58,10 +58,19 @@ class Engine:
 
     @classmethod
     def create(cls, models: Path | None = None, options: EngineOptions | None = None) -> Engine:
-        """Check the model files and start the pool (models load per thread, on first use)."""
-        spec = ModelSpec.load(models or models_dir())
+        """Check the model files and start the pool (models load per thread, on first use).
+
+        Raises ModelFilesMissing, whose message names the fix, when a file is not there.
+        """
+        folder = models or models_dir()
+        try:
+            spec = ModelSpec.load(folder)
+        except FileNotFoundError:
+            raise ModelFilesMissing(
+                f"no {METADATA_FILE} in {folder}: set XINH_MODELS_DIR to the folder holding it"
+            ) from None
         if not spec.path.exists():
-            raise FileNotFoundError(f"model file missing: {spec.path}")
+            raise ModelFilesMissing(f"model file {spec.path} is missing beside {METADATA_FILE}")
         return cls(spec, detector_files(), options or EngineOptions())
 
     @property

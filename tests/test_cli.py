@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -93,3 +94,17 @@ def test_bots_without_a_token_exit_2_with_one_line(command, monkeypatch, capsys)
     assert main(command) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "TOKEN" in error
+
+
+@pytest.mark.parametrize("command", [["analyze", "photo.jpg"], ["demo"], ["telegram"], ["discord"]])
+def test_missing_model_files_exit_2_with_one_line(command, monkeypatch, tmp_path, capsys) -> None:
+    monkeypatch.setenv("XINH_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("XINH_TELEGRAM_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    monkeypatch.setenv("XINH_DISCORD_TOKEN", "a-discord-token")
+    monkeypatch.setenv("XINH_HEALTH_PORT", "0")
+    root = logging.getLogger()  # the bots configure logging before loading models
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "XINH_MODELS_DIR" in error

@@ -13,6 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from inference.model_files import ModelFilesMissing
 from xinh.settings import ConfigError
 
 EXIT_CONFIG = 2
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         from bots.demo import run
 
         return run(args)
-    except ConfigError as exc:
+    except (ConfigError, ModelFilesMissing) as exc:
         print(f"xinh: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
