@@ -197,12 +197,14 @@ def served(network: keras.Model) -> keras.Model:
     return keras.Model(image, {"female": outputs["female"], "beauty": outputs["beauty"]})
 
 
+shipped = served(model)  # shares the trained layers, so it always reflects the latest weights
+
+
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """The shipped model's outputs on uint8 crops, in Keras."""
-    network = served(model)
     outputs = {"female": [], "beauty": []}
     for start in range(0, len(pixels), 256):
-        batch = network(normalise(pixels[start : start + 256]), training=False)
+        batch = shipped(normalise(pixels[start : start + 256]), training=False)
         for key in outputs:
             outputs[key].append(np.asarray(batch[key]).reshape(-1))
     return {key: np.concatenate(parts) for key, parts in outputs.items()}
@@ -273,9 +275,8 @@ if beauty_epochs:
     )
 
 # --- export: what `served` ships, checked against Keras on real crops -----------------------
-inference_model = served(model)
 saved_dir = Path(cache_dir) / "saved_model"
-inference_model.export(str(saved_dir), format="tf_saved_model", verbose=False)
+shipped.export(str(saved_dir), format="tf_saved_model", verbose=False)
 tflite_bytes = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()
 model_file = out / "xinh_face.tflite"
 model_file.write_bytes(tflite_bytes)
