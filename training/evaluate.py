@@ -1,9 +1,10 @@
 """Evaluate the shipped model on the validation photos, exactly as the bots see them.
 
 Every validation photo goes through `Engine.analyze_now` (decode, detect, align, LiteRT model,
-thresholds from models/xinh-face.json); the rated face is the largest. Prints a markdown table
-(gender per source and ethnicity, beauty against the published MEBeauty results, the peer
-gender model on the same photos) and writes it with the plots next to the model card.
+thresholds from models/xinh-face.json); the rated face is the largest. Prints markdown tables
+(issue 3's targets, gender per source and ethnicity, beauty against the published MEBeauty
+results, the peer gender model on the same photos), writes them with the plots next to the
+model card, and puts them in the card between its `<!-- metrics -->` markers.
 
     python -m training.evaluate                 # the settings below
     python -m training.evaluate --peer=0        # without the peer model
@@ -117,7 +118,39 @@ def pct(value: float | None) -> str:
     return "—" if value is None or value != value else f"{100 * value:.1f}%"
 
 
+def targets(u: dict, b: dict) -> list[str]:
+    """Issue 3's goals against UTKFace (`u`) and MEBeauty (`b`) validation results."""
+    worst = max(v for s in (u, b) for v in s["women_called_men_by_ethnicity"].values() if v == v)
+    rows = [
+        ("gender accuracy, UTKFace crops", "≥ 97%", pct(u["gender_accuracy"]),
+         u["gender_accuracy"] >= 0.97),
+        ("gender accuracy, MEBeauty photos", "≥ 96%", pct(b["gender_accuracy"]),
+         b["gender_accuracy"] >= 0.96),
+        ("women called men, overall (UTKFace / MEBeauty)", "≤ 1%",
+         f"{pct(u['women_called_men'])} / {pct(b['women_called_men'])}",
+         max(u["women_called_men"], b["women_called_men"]) <= 0.01),
+        ("women called men, worst ethnicity group", "≤ 2%", pct(worst), worst <= 0.02),
+        ("men refused (UTKFace / MEBeauty)", "≥ 90%",
+         f"{pct(u['men_refused'])} / {pct(b['men_refused'])}",
+         min(u["men_refused"], b["men_refused"]) >= 0.90),
+        ("beauty Pearson, women", "≥ 0.75", f"{b['beauty_women']['pearson']:.3f}",
+         b["beauty_women"]["pearson"] >= 0.75),
+        ("beauty MAE, women", "≤ 0.70", f"{b['beauty_women']['mae']:.3f}",
+         b["beauty_women"]["mae"] <= 0.70),
+    ]  # fmt: skip
+    return [
+        "All figures at the shipped operating point unless a column says otherwise.",
+        "",
+        "| target (issue 3) | goal | validation | met |",
+        "| --- | --- | --- | --- |",
+        *(f"| {name} | {goal} | {value} | {'yes' if ok else '**no**'} |"
+          for name, goal, value, ok in rows),
+        "",
+    ]  # fmt: skip
+
+
 lines = [
+    *targets(results["utkface"], results["mebeauty"]),
     f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
     f"beautiful threshold {engine.spec.beautiful_threshold:.2f}.",
     "",
@@ -185,6 +218,13 @@ table = "\n".join(lines)
 print(table)
 (out / "evaluation.md").write_text(table + "\n")
 (out / "evaluation.json").write_text(json.dumps(results, indent=2, default=float) + "\n")
+card_path = out / "MODEL_CARD.md"
+if card_path.exists():
+    card = card_path.read_text()
+    start, end = card.find("<!-- metrics -->"), card.find("<!-- /metrics -->")
+    if 0 <= start < end:
+        card = card[:start] + "<!-- metrics -->\n" + table + "\n" + card[end:]
+        card_path.write_text(card)
 
 # --- plots ---------------------------------------------------------------------------------
 figure, axis = plt.subplots(figsize=(6, 6))
