@@ -34,7 +34,7 @@ input_size = 112
 margin = 0.25
 batch_size = 64
 head_epochs = 1  # backbone frozen: the new heads settle first
-epochs = 7  # then the whole network
+epochs = 8  # then the whole network
 beauty_epochs = 10  # last, the whole network on MEBeauty alone (gender and beauty)
 head_learning_rate = 1e-3
 learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
@@ -42,6 +42,8 @@ beauty_learning_rate = 1e-4  # peak for the MEBeauty stage
 weight_decay = 1e-4
 mebeauty_repeat = 4  # MEBeauty is small: show it this many times an epoch
 beauty_weight = 0.5
+female_weight = 2.0  # a woman's gender error costs this many men's: kindness first
+erase_prob = 0.5  # random erasing (hides hair, clothes, features) in the joint stages
 age_weight = 0.1
 dropout = 0.2
 mirror_average = 1  # the exported model averages each face with its mirror image
@@ -127,8 +129,22 @@ def normalise(pixels):
     return (tf.cast(pixels, tf.float32) - mean) * inv_std
 
 
-def augment(pixels, targets):
-    """Mirror, small shifts and zoom, light and colour jitter; the crops stay aligned."""
+def erase(image):
+    """Grey out one random rectangle (2-20% of the crop), so no single cue is relied upon."""
+    area = tf.random.uniform([], 0.02, 0.2) * input_size**2
+    aspect = tf.exp(tf.random.uniform([], np.log(0.3), np.log(3.3)))
+    h = tf.cast(tf.minimum(tf.sqrt(area * aspect), input_size), tf.int32)
+    w = tf.cast(tf.minimum(tf.sqrt(area / aspect), input_size), tf.int32)
+    top = tf.random.uniform([], 0, input_size - h + 1, dtype=tf.int32)
+    left = tf.random.uniform([], 0, input_size - w + 1, dtype=tf.int32)
+    rows, cols = tf.range(input_size)[:, None], tf.range(input_size)[None, :]
+    inside = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+    return tf.where(inside[..., None], mean, image)
+
+
+def augment(pixels, targets, erasing: bool):
+    """Mirror, small shifts and zoom, light and colour jitter, and (if `erasing`) random
+    erasing; the crops stay aligned."""
     image = tf.image.random_flip_left_right(pixels)
     pad = input_size // 12
     image = tf.image.resize_with_crop_or_pad(image, input_size + 2 * pad, input_size + 2 * pad)
@@ -138,29 +154,35 @@ def augment(pixels, targets):
     image = tf.image.random_brightness(image, 20)
     image = tf.image.random_contrast(image, 0.8, 1.2)
     image = tf.image.random_saturation(image, 0.8, 1.2)
+    if erasing:
+        image = tf.cond(tf.random.uniform([]) < erase_prob, lambda: erase(image), lambda: image)
     return normalise(tf.clip_by_value(image, 0, 255)), targets
 
 
-def batches(pixels: np.ndarray, targets: dict) -> tf.data.Dataset:
+def batches(pixels: np.ndarray, targets: dict, erasing: bool) -> tf.data.Dataset:
     """Shuffled, augmented training batches."""
     return (
         tf.data.Dataset.from_tensor_slices((pixels, targets))
         .shuffle(len(pixels), seed=seed, reshuffle_each_iteration=True)
-        .map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda x, y: augment(x, y, erasing), num_parallel_calls=tf.data.AUTOTUNE)
         .batch(batch_size)
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-train_ds = batches(train_x, train_y)
+train_ds = batches(train_x, train_y, erasing=erase_prob > 0)
 beauty_x, beauty_y, _ = table("mebeauty", "train")
 
 
 # --- model --------------------------------------------------------------------------------
-def masked_bce(y_true, y_pred):
+def weighted_bce(y_true, y_pred):
+    """Cross-entropy where women's errors weigh `female_weight` times men's."""
     y_true = tf.reshape(y_true, [-1])
     y_pred = tf.clip_by_value(tf.reshape(y_pred, [-1]), 1e-6, 1 - 1e-6)
-    return -tf.reduce_mean(y_true * tf.math.log(y_pred) + (1 - y_true) * tf.math.log(1 - y_pred))
+    weight = 1 + (female_weight - 1) * y_true
+    return -tf.reduce_mean(
+        weight * (y_true * tf.math.log(y_pred) + (1 - y_true) * tf.math.log(1 - y_pred))
+    )
 
 
 def masked_mse(y_true, y_pred):
@@ -181,7 +203,7 @@ beauty = keras.layers.Dense(
 )(features)
 age = keras.layers.Dense(1, name="age")(features)
 model = keras.Model(backbone.input, {"female": female, "beauty": beauty, "age": age})
-losses = {"female": masked_bce, "beauty": masked_mse, "age": masked_mse}
+losses = {"female": weighted_bce, "beauty": masked_mse, "age": masked_mse}
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
 
 
@@ -271,7 +293,10 @@ if beauty_epochs:
         loss_weights={"female": 1.0, "beauty": 1.0, "age": 0.0},
     )
     model.fit(
-        batches(beauty_x, beauty_y), epochs=beauty_epochs, callbacks=[EpochLog("beauty")], verbose=1
+        batches(beauty_x, beauty_y, erasing=False),
+        epochs=beauty_epochs,
+        callbacks=[EpochLog("beauty")],
+        verbose=1,
     )
 
 # --- export: what `served` ships, checked against Keras on real crops -----------------------
