@@ -1,5 +1,6 @@
-"""The training and threshold code: the kind threshold rule, and the whole training script on a
-tiny slice of the real data (crops by the engine's aligner, Keras, LiteRT export and parity)."""
+"""The training and threshold code: the kind threshold rule, and the whole training and
+evaluation scripts on a tiny slice of the real data (crops by the engine's aligner, Keras,
+LiteRT export and parity, the validation tables written into the model card)."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_training_script_end_to_end_on_a_tiny_slice(shared_data: Path, tmp_path: Path) -> None:
+def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
     data = tmp_path / "data"
     (data / "utkface").mkdir(parents=True)
@@ -91,3 +92,21 @@ def test_training_script_end_to_end_on_a_tiny_slice(shared_data: Path, tmp_path:
     assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
     assert "command: python -m training.train" in (out / "training-log.txt").read_text()
+
+    card_before = "# Card\n\n<!-- metrics -->\nstale figures\n<!-- /metrics -->\n"
+    (out / "MODEL_CARD.md").write_text(card_before)
+    command = [
+        sys.executable,
+        "-m",
+        "training.evaluate",
+        f"--data_dir={data}",
+        f"--models_dir={out}",
+        "--peer=0",
+    ]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "stale figures" not in card and "| target (issue 3) | goal | validation | met |" in card
+    assert card.endswith("<!-- /metrics -->\n") and "Beauty (MEBeauty" in card
+    assert (out / "roc_by_ethnicity.png").stat().st_size > 0
+    assert (out / "beauty_scatter.png").stat().st_size > 0
