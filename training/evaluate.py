@@ -40,6 +40,11 @@ from inference.engine import Engine  # noqa: E402
 from training.datasets import mebeauty_records, utkface_records  # noqa: E402
 from training.metrics import ethnicity_group, evaluate_predictions  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
+from training.thresholds import (  # noqa: E402
+    MAX_WOMEN_CALLED_MEN,
+    MAX_WOMEN_CALLED_MEN_PER_GROUP,
+    MIN_MEN_REFUSED,
+)
 
 PUBLISHED = {"pearson": 0.795, "mae": 0.616, "rmse": 0.794}  # Ugail et al., MEBeauty test split
 out = Path(models_dir)
@@ -126,13 +131,14 @@ def targets(u: dict, b: dict) -> list[str]:
          u["gender_accuracy"] >= 0.97),
         ("gender accuracy, MEBeauty photos", "≥ 96%", pct(b["gender_accuracy"]),
          b["gender_accuracy"] >= 0.96),
-        ("women called men, overall (UTKFace / MEBeauty)", "≤ 1%",
+        ("women called men, overall (UTKFace / MEBeauty)", f"≤ {MAX_WOMEN_CALLED_MEN:.0%}",
          f"{pct(u['women_called_men'])} / {pct(b['women_called_men'])}",
-         max(u["women_called_men"], b["women_called_men"]) <= 0.01),
-        ("women called men, worst ethnicity group", "≤ 2%", pct(worst), worst <= 0.02),
-        ("men refused (UTKFace / MEBeauty)", "≥ 90%",
+         max(u["women_called_men"], b["women_called_men"]) <= MAX_WOMEN_CALLED_MEN),
+        ("women called men, worst ethnicity group", f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}",
+         pct(worst), worst <= MAX_WOMEN_CALLED_MEN_PER_GROUP),
+        ("men refused (UTKFace / MEBeauty)", f"≥ {MIN_MEN_REFUSED:.0%}",
          f"{pct(u['men_refused'])} / {pct(b['men_refused'])}",
-         min(u["men_refused"], b["men_refused"]) >= 0.90),
+         min(u["men_refused"], b["men_refused"]) >= MIN_MEN_REFUSED),
         ("beauty Pearson, women", "≥ 0.75", f"{b['beauty_women']['pearson']:.3f}",
          b["beauty_women"]["pearson"] >= 0.75),
         ("beauty MAE, women", "≤ 0.70", f"{b['beauty_women']['mae']:.3f}",
