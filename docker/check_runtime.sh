@@ -66,8 +66,9 @@ EOF
 
 site_packages=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
 size_mb=$(du -sm "$site_packages" | cut -f1)
-largest=$(du -sm "$site_packages"/* | sort -rn | head -5 \
-  | awk -F'\t' '{sub(".*/", "", $2); printf "%s %s MB, ", $2, $1}')
+# awk, not head, takes the first five: head exiting early would kill sort with SIGPIPE (pipefail).
+largest=$(du -sm "$site_packages"/* | sort -rn \
+  | awk -F'\t' 'NR <= 5 {sub(".*/", "", $2); printf "%s %s MB, ", $2, $1}')
 echo "check_runtime: run-time install size: ${size_mb} MB of site-packages (budget ${budget_mb} MB)"
 echo "check_runtime: largest: ${largest%, }"
 [ "$size_mb" -le "$budget_mb" ] || fail "the run-time install outgrew its ${budget_mb} MB budget"
