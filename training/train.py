@@ -48,9 +48,10 @@ age_weight = 0.1
 dropout = 0.2
 mirror_average = 1  # the exported model averages each face with its mirror image
 eval_every = 2  # validation report every this many epochs (and after each stage)
+label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
-version = "1.0.0"
+version = "1.1.0"
 # -------------------------------------------------------------------------------------------
 SETTINGS = settings_of(dict(globals()), sys.argv[1:])
 globals().update(SETTINGS)
@@ -59,7 +60,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training.datasets import cached_crops, mebeauty_records, utkface_records  # noqa: E402
+from training.datasets import (  # noqa: E402
+    apply_review,
+    cached_crops,
+    load_label_review,
+    mebeauty_records,
+    utkface_records,
+)
 from training.imagenet_weights import (  # noqa: E402
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -92,12 +99,15 @@ records = {
 crops = {
     name: cached_crops(recs, input_size, margin, crops_dir, name) for name, recs in records.items()
 }
+if label_review:  # after cropping: the crop cache follows the raw records' order
+    records["utkface"] = apply_review(records["utkface"], load_label_review(Path(label_review)))
 
 
 def table(source: str, split: str):
-    """Crops and targets of one source and split, faces found only. Missing targets are -1."""
+    """Crops and targets of one source and split, faces found and not left out by the label
+    review only. Missing targets are -1."""
     pixels, found = crops[source]
-    rows = [i for i, r in enumerate(records[source]) if r.split == split and found[i]]
+    rows = [i for i, r in enumerate(records[source]) if r and r.split == split and found[i]]
     recs = [records[source][i] for i in rows]
     targets = {
         "female": np.array([float(r.female) for r in recs], np.float32),
@@ -355,8 +365,9 @@ metadata = {
     "training": {
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "settings": SETTINGS,
-        "data": "UTKFace (gender, age; hashed 10% val split) and MEBeauty (gender, "
-        "beauty; the dataset's 2022 train/val split). Non-commercial research.",
+        "data": "UTKFace (gender, age; hashed 10% val split; labels as reviewed in "
+        f"{label_review or 'no review'}) and MEBeauty (gender, beauty; the dataset's 2022 "
+        "train/val split). Non-commercial research.",
         "litert_parity_max_abs": parity,
     },
     "validation": metrics,

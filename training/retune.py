@@ -1,0 +1,87 @@
+"""Re-choose a trained model's thresholds on validation and rewrite its metadata file.
+
+For when the threshold rule (training/thresholds.py) or the label review changes and the
+weights do not: the same choice training.train makes after exporting, here made with the
+exported LiteRT model (it matches Keras to 1e-5) on the same cached validation crops.
+
+    python -m training.retune                 # models/xinh-face.json, the settings below
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from inference.face_model import METADATA_FILE, FaceModel
+from training.configurator import settings_of
+from training.datasets import (
+    apply_review,
+    cached_crops,
+    load_label_review,
+    mebeauty_records,
+    utkface_records,
+)
+from training.metrics import evaluate_predictions
+from training.thresholds import choose_thresholds
+
+# --- settings (override any as --name=value) ---------------------------------------------
+data_dir = "../shared/data"
+models_dir = "models"
+cache_dir = ".cache"
+label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
+# -------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    settings = settings_of(globals(), sys.argv[1:])
+    data, models = Path(settings["data_dir"]), Path(settings["models_dir"])
+    model = FaceModel.create(models)
+    records = {
+        "utkface": utkface_records(data / "utkface"),
+        "mebeauty": mebeauty_records(data / "mebeauty"),
+    }
+    val = {}
+    for source, recs in records.items():
+        crops, found = cached_crops(
+            recs,
+            model.spec.input_size,
+            model.spec.margin,
+            Path(settings["cache_dir"]) / "crops",
+            source,
+        )
+        if source == "utkface" and settings["label_review"]:
+            recs = apply_review(recs, load_label_review(Path(settings["label_review"])))
+        rows = [i for i, r in enumerate(recs) if r and r.split == "val" and found[i]]
+        answers = [model.predict(crops[i]) for i in rows]
+        outputs = {
+            "female": np.array([a.female_probability for a in answers]),
+            "beauty": np.array([a.beauty for a in answers]),
+        }
+        val[source] = (outputs, [recs[i] for i in rows])
+    train_women = [r.beauty for r in records["mebeauty"] if r.split == "train" and r.female]
+    thresholds = choose_thresholds(
+        np.concatenate([outputs["female"] for outputs, _ in val.values()]),
+        [r for _, recs in val.values() for r in recs],
+        float(np.median(train_women)),
+    )
+    path = models / METADATA_FILE
+    metadata = json.loads(path.read_text())
+    metadata["thresholds"] = {
+        "female": thresholds.female,
+        "beautiful": thresholds.beautiful,
+        "why": thresholds.why,
+    }
+    metadata["validation"] = {
+        source: evaluate_predictions(outputs, recs, thresholds.female)
+        for source, (outputs, recs) in val.items()
+    }
+    metadata["training"]["retuned"] = " ".join(["python -m training.retune", *sys.argv[1:]])
+    path.write_text(json.dumps(metadata, indent=2, default=float) + "\n")
+    print(thresholds.why)
+
+
+if __name__ == "__main__":
+    main()
