@@ -145,9 +145,20 @@ def pct(value: float | None) -> str:
     return "—" if value is None or value != value else f"{100 * value:.1f}%"
 
 
+def pooled_by_group(parts: tuple[dict, ...]) -> dict[str, float]:
+    """Women called men per ethnicity group over all sources, as the threshold rule counts."""
+    errors: dict[str, float] = {}
+    women: dict[str, int] = {}
+    for m in parts:
+        for group, n in m["women_by_ethnicity"].items():
+            errors[group] = errors.get(group, 0) + n * m["women_called_men_by_ethnicity"][group]
+            women[group] = women.get(group, 0) + n
+    return {g: errors[g] / women[g] for g in errors if women[g]}
+
+
 def targets(u: dict, b: dict) -> list[str]:
     """Issue 3's goals against UTKFace (`u`) and MEBeauty (`b`) validation results."""
-    worst = max(v for s in (u, b) for v in s["women_called_men_by_ethnicity"].values() if v == v)
+    worst = max(pooled_by_group((u, b)).values())
     rows = [
         ("gender accuracy, UTKFace crops", "≥ 97%", pct(u["gender_accuracy"]),
          u["gender_accuracy"] >= 0.97),
@@ -156,7 +167,8 @@ def targets(u: dict, b: dict) -> list[str]:
         ("women called men, overall (UTKFace / MEBeauty)", f"≤ {MAX_WOMEN_CALLED_MEN:.0%}",
          f"{pct(u['women_called_men'])} / {pct(b['women_called_men'])}",
          max(u["women_called_men"], b["women_called_men"]) <= MAX_WOMEN_CALLED_MEN),
-        ("women called men, worst ethnicity group", f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}",
+        ("women called men, worst ethnicity group (both sources)",
+         f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}",
          pct(worst), worst <= MAX_WOMEN_CALLED_MEN_PER_GROUP),
         ("men refused (UTKFace / MEBeauty)", f"≥ {MIN_MEN_REFUSED:.0%}",
          f"{pct(u['men_refused'])} / {pct(b['men_refused'])}",
@@ -183,7 +195,7 @@ lines = [
     f"UTKFace's labels as reviewed in {label_review or 'no review'} (see the card). On the "
     f"dataset's own labels: gender accuracy {pct(raw['gender_accuracy'])}, women called men "
     f"{pct(raw['women_called_men'])} (worst ethnicity group "
-    f"{pct(max(raw['women_called_men_by_ethnicity'].values()))}), men refused "
+    f"{pct(max(pooled_by_group((raw, results['mebeauty'])).values()))}), men refused "
     f"{pct(raw['men_refused'])}.",
     "",
     f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
@@ -204,16 +216,18 @@ lines += [
     "",
     "Women called men, by ethnicity (women in the group):",
     "",
-    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
-    "| --- |" + " --- |" * len(ours),
+    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " | both (the rule's count) |",
+    "| --- |" + " --- |" * (len(ours) + 1),
 ]
 groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
+pooled = pooled_by_group(tuple(results[s] for s in ours))
 for group in groups:
     cells = []
     for source in ours:
         m = results[source]
         n = m["women_by_ethnicity"].get(group)
         cells.append(f"{pct(m['women_called_men_by_ethnicity'][group])} ({n})" if n else "—")
+    cells.append(pct(pooled.get(group)))
     lines.append(f"| {group} | " + " | ".join(cells) + " |")
 beauty = results["mebeauty"]
 lines += [

@@ -32,6 +32,7 @@ data_dir = "../shared/data"
 models_dir = "models"
 cache_dir = ".cache"
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
+version = ""  # the model's new version ("" keeps it)
 # -------------------------------------------------------------------------------------------
 
 
@@ -78,6 +79,7 @@ def main() -> None:
         source: evaluate_predictions(outputs, recs, thresholds.female)
         for source, (outputs, recs) in val.items()
     }
+    metadata["version"] = settings["version"] or metadata["version"]
     metadata["training"]["retuned"] = " ".join(["python -m training.retune", *sys.argv[1:]])
     path.write_text(json.dumps(metadata, indent=2, default=float) + "\n")
     print(thresholds.why)
