@@ -3,7 +3,8 @@
 Outputs: the probability that a face is a woman's (UTKFace and MEBeauty gender labels) and a
 beauty score on MEBeauty's 1-10 scale (MEBeauty's mean ratings, both genders). An auxiliary
 age head (UTKFace ages) teaches the backbone more about faces and is dropped at export.
-Faces are cropped by the engine's own detector and aligner (training/datasets.py).
+Faces are cropped by the engine's own detector and aligner (training/datasets.py); UTKFace's
+gender labels are those of training/label_review.csv (see training/flag_labels.py).
 
     python -m training.train                          # the settings below
     python -m training.train --epochs=2 --beauty_epochs=0   # a quicker, weaker model
