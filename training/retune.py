@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from training.datasets import (
     utkface_records,
 )
 from training.metrics import evaluate_predictions
-from training.thresholds import choose_thresholds
+from training.thresholds import beautiful_cut, choose_thresholds
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -62,19 +63,14 @@ def main() -> None:
             "beauty": np.array([a.beauty for a in answers]),
         }
         val[source] = (outputs, [recs[i] for i in rows])
-    train_women = [r.beauty for r in records["mebeauty"] if r.split == "train" and r.female]
     thresholds = choose_thresholds(
         np.concatenate([outputs["female"] for outputs, _ in val.values()]),
         [r for _, recs in val.values() for r in recs],
-        float(np.median(train_women)),
+        beautiful_cut(records["mebeauty"]),
     )
     path = models / METADATA_FILE
     metadata = json.loads(path.read_text())
-    metadata["thresholds"] = {
-        "female": thresholds.female,
-        "beautiful": thresholds.beautiful,
-        "why": thresholds.why,
-    }
+    metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
         source: evaluate_predictions(outputs, recs, thresholds.female)
         for source, (outputs, recs) in val.items()

@@ -54,6 +54,11 @@ def _highest_kind_cut(
     return best
 
 
+def beautiful_cut(mebeauty: Sequence[Record]) -> float:
+    """The median mean rating of MEBeauty's training women: about half of them are beautiful."""
+    return float(np.median([r.beauty for r in mebeauty if r.split == "train" and r.female]))
+
+
 def choose_thresholds(
     p_female: np.ndarray, records: Sequence[Record], beautiful: float
 ) -> Thresholds:

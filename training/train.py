@@ -21,6 +21,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ from training.imagenet_weights import (  # noqa: E402
     mobilenet_v2_imagenet,
 )
 from training.metrics import evaluate_predictions  # noqa: E402
-from training.thresholds import choose_thresholds  # noqa: E402
+from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -335,8 +336,7 @@ log.info("LiteRT vs Keras on %d real crops, max abs difference: %s", len(check_p
 val_outputs = {source: predict(v[0]) for source, v in val.items()}
 val_records = [r for v in val.values() for r in v[2]]
 p_female = np.concatenate([val_outputs[s]["female"] for s in val])
-train_women = [r.beauty for r in records["mebeauty"] if r.split == "train" and r.female]
-thresholds = choose_thresholds(p_female, val_records, float(np.median(train_women)))
+thresholds = choose_thresholds(p_female, val_records, beautiful_cut(records["mebeauty"]))
 log.info("thresholds: %s", thresholds)
 metrics = {
     source: evaluate_predictions(val_outputs[source], val[source][2], thresholds.female)
@@ -358,11 +358,7 @@ metadata = {
         "female": "probability the face is a woman's",
         "beauty": "predicted mean rating on MEBeauty's 1-10 scale",
     },
-    "thresholds": {
-        "female": thresholds.female,
-        "beautiful": thresholds.beautiful,
-        "why": thresholds.why,
-    },
+    "thresholds": asdict(thresholds),
     "training": {
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "settings": SETTINGS,
