@@ -1,7 +1,8 @@
-"""The training and threshold code: the kind threshold rule, the label review, and the whole
-training, label-flagging and evaluation scripts on a tiny slice of the real data (crops by the
-engine's aligner, Keras, LiteRT export and parity, the validation tables written into the
-model card)."""
+"""The training and threshold code: the kind threshold rule, the label review, the beauty
+teacher's regression, and the whole teacher, training, label-flagging and evaluation scripts
+on a tiny slice of the real data (crops by the engine's aligner, the teacher's embeddings in
+the peer environment, Keras, LiteRT export and parity, the validation tables written into
+the model card)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from training.datasets import Record, apply_review, load_label_review, utkface_records
 from training.flag_labels import contradicted
+from training.teacher import ALPHAS, fit_ridge_cv
 from training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +99,23 @@ def test_a_label_is_contradicted_only_beyond_its_cut() -> None:
     assert not contradicted(0.99, female=True, male_cut=0.98, female_cut=0.1)
 
 
+def test_teacher_regression_recovers_a_linear_rating() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 16))
+    y = 5 + x @ rng.normal(0.3, 0.1, 16) + rng.normal(0, 0.05, 300)
+    ridge = fit_ridge_cv(x[:200], y[:200])
+    assert np.corrcoef(ridge.predict(x[200:]), y[200:])[0, 1] > 0.99
+    assert abs(float(np.mean(ridge.predict(x[200:]) - y[200:]))) < 0.05
+
+
+def test_teacher_regression_shrinks_hardest_when_the_ratings_are_noise() -> None:
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(60, 128)), rng.normal(6, 1, 60)
+    ridge = fit_ridge_cv(x, y)
+    assert ridge.alpha == max(ALPHAS)
+    assert abs(ridge.bias - y.mean()) < 1e-9
+
+
 @pytest.mark.slow
 def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Path) -> None:
     pytest.importorskip("tensorflow")
@@ -128,6 +147,7 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
         "--beauty_epochs=1",
         "--batch_size=16",
         "--mebeauty_repeat=1",
+        f"--peer_env={ROOT / '.cache' / 'peer-venv'}",
     ]
     weights = ROOT / ".cache" / "xinh" / "mobilenet_v2-b0353104.pth"
     if weights.exists():
@@ -139,7 +159,11 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert metadata["input"]["size"] == 112 and 0 < metadata["thresholds"]["female"] < 1
     assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
-    assert "command: python -m training.train" in (out / "training-log.txt").read_text()
+    log = (out / "training-log.txt").read_text()
+    assert "command: python -m training.train" in log and "beauty teacher: ridge penalty" in log
+    assert "beauty from the teacher" in metadata["training"]["data"]
+    teacher_cache = sorted((tmp_path / "cache" / "teacher").glob("*-dlib.npz"))
+    assert [p.name.split("-")[0] for p in teacher_cache] == ["mebeauty", "utkface"]
 
     cache = tmp_path / "cache"
     command = [sys.executable, "-m", "training.retune", f"--data_dir={data}", f"--models_dir={out}"]

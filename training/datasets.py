@@ -99,13 +99,20 @@ def apply_review(records: list[Record], review: dict[str, bool | None]) -> list[
     return reviewed
 
 
+def crop_cache_path(
+    records: list[Record], size: int, margin: float, cache_dir: Path, name: str
+) -> Path:
+    """The file that holds (or will hold) these records' crops at this size and margin."""
+    key = hashlib.sha1("\n".join(str(r.path) for r in records).encode()).hexdigest()[:12]
+    return cache_dir / f"{name}-{size}px-m{margin:g}-{key}.npz"
+
+
 def cached_crops(
     records: list[Record], size: int, margin: float, cache_dir: Path, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Aligned crops (N, size, size, 3) uint8 of each record's largest face, and a mask of
     the records where a face was found. Computed once, then read from `cache_dir`."""
-    key = hashlib.sha1("\n".join(str(r.path) for r in records).encode()).hexdigest()[:12]
-    cache = cache_dir / f"{name}-{size}px-m{margin:g}-{key}.npz"
+    cache = crop_cache_path(records, size, margin, cache_dir, name)
     if cache.exists():
         with np.load(cache) as stored:
             return stored["crops"], stored["found"]

@@ -1,8 +1,9 @@
 """Train Xinh's face model: one MobileNetV2 backbone (ImageNet start), two heads.
 
 Outputs: the probability that a face is a woman's (UTKFace and MEBeauty gender labels) and a
-beauty score on MEBeauty's 1-10 scale (MEBeauty's mean ratings, both genders). An auxiliary
-age head (UTKFace ages) teaches the backbone more about faces and is dropped at export.
+beauty score on MEBeauty's 1-10 scale (MEBeauty's mean ratings, both genders, and the beauty
+teacher's ratings of UTKFace's faces: training/teacher.py). An auxiliary age head (UTKFace
+ages) teaches the backbone more about faces and is dropped at export.
 Faces are cropped by the engine's own detector and aligner (training/datasets.py); UTKFace's
 gender labels are those of training/label_review.csv (see training/flag_labels.py).
 
@@ -51,6 +52,8 @@ dropout = 0.2
 mirror_average = 1  # the exported model averages each face with its mirror image
 eval_every = 2  # validation report every this many epochs (and after each stage)
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
+teacher = 1  # UTKFace's training faces get the beauty teacher's ratings (0: MEBeauty's alone)
+peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
 version = "1.1.0"
@@ -75,6 +78,8 @@ from training.imagenet_weights import (  # noqa: E402
     mobilenet_v2_imagenet,
 )
 from training.metrics import evaluate_predictions  # noqa: E402
+from training.peer_env import peer_python  # noqa: E402
+from training.teacher import teacher_ratings  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 
 out = Path(out_dir)
@@ -101,8 +106,22 @@ records = {
 crops = {
     name: cached_crops(recs, input_size, margin, crops_dir, name) for name, recs in records.items()
 }
+taught = {}  # the teacher's beauty rating of each UTKFace face, in the raw records' order
+if teacher:
+    ratings, ridge = teacher_ratings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    taught = {"utkface": ratings["utkface"]}
+    log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     records["utkface"] = apply_review(records["utkface"], load_label_review(Path(label_review)))
+
+
+def beauty_target(source: str, split: str, i: int) -> float:
+    """The rating a face trains the beauty head on: MEBeauty's, else the teacher's for
+    training faces, else -1 (none)."""
+    rating = records[source][i].beauty
+    if rating != rating and split == "train" and source in taught:
+        rating = float(taught[source][i])
+    return rating if rating == rating else -1
 
 
 def table(source: str, split: str):
@@ -113,7 +132,7 @@ def table(source: str, split: str):
     recs = [records[source][i] for i in rows]
     targets = {
         "female": np.array([float(r.female) for r in recs], np.float32),
-        "beauty": np.array([r.beauty if r.beauty == r.beauty else -1 for r in recs], np.float32),
+        "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
         "age": np.array([r.age / 50 if r.age == r.age else -1 for r in recs], np.float32),
     }
     return pixels[rows], targets, recs
@@ -363,8 +382,9 @@ metadata = {
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "settings": SETTINGS,
         "data": "UTKFace (gender, age; hashed 10% val split; labels as reviewed in "
-        f"{label_review or 'no review'}) and MEBeauty (gender, beauty; the dataset's 2022 "
-        "train/val split). Non-commercial research.",
+        f"{label_review or 'no review'}; beauty {'from the teacher' if teacher else 'none'}) "
+        "and MEBeauty (gender, beauty; the dataset's 2022 train/val split). "
+        "Non-commercial research.",
         "litert_parity_max_abs": parity,
     },
     "validation": metrics,

@@ -1,0 +1,174 @@
+"""The beauty teacher: a ridge regression from face-recognition embeddings to MEBeauty ratings.
+
+MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
+regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
+environment) generalises better and can rate any face, so training.train gives the student
+the teacher's ratings of every UTKFace face as extra beauty targets (distillation). The
+teacher sees the crops of the engine's own detector and aligner, like the student; it is a
+training tool only and never ships.
+
+    python -m training.teacher      # fit, print its validation figures, cache its ratings
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from training.configurator import settings_of
+from training.datasets import (
+    Record,
+    cached_crops,
+    crop_cache_path,
+    mebeauty_records,
+    utkface_records,
+)
+from training.peer_env import peer_python
+
+# --- settings (override any as --name=value) ---------------------------------------------
+data_dir = "../shared/data"
+cache_dir = ".cache"
+peer_env = ".cache/peer-venv"
+processes = 2  # embedding workers
+# -------------------------------------------------------------------------------------------
+
+CROP_SIZE, MARGIN = 128, 0.25  # the teacher's crops, re-aligned by dlib into its 150 px chips
+ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0)
+FOLDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Ridge:
+    """A fitted ridge regression: rating = (embedding - mean) @ weights + bias."""
+
+    mean: np.ndarray
+    weights: np.ndarray
+    bias: float
+    alpha: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean) @ self.weights + self.bias
+
+
+def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> Ridge:
+    """Least squares with an L2 penalty `alpha` on the weights (the bias is free)."""
+    mean = x.mean(axis=0)
+    centred = x - mean
+    weights = np.linalg.solve(
+        centred.T @ centred + alpha * np.eye(x.shape[1]), centred.T @ (y - y.mean())
+    )
+    return Ridge(mean, weights, float(y.mean()), alpha)
+
+
+def fit_ridge_cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Ridge:
+    """The ridge regression whose penalty has the lowest squared error in k-fold cross
+    validation on these (training) faces."""
+    folds = np.random.default_rng(seed).permutation(len(x)) % FOLDS
+
+    def cv_error(alpha: float) -> float:
+        errors = []
+        for k in range(FOLDS):
+            held = folds == k
+            ridge = fit_ridge(x[~held], y[~held], alpha)
+            errors.append(np.mean((ridge.predict(x[held]) - y[held]) ** 2))
+        return float(np.mean(errors))
+
+    return fit_ridge(x, y, min(ALPHAS, key=cv_error))
+
+
+def embeddings(
+    records: list[Record], name: str, cache: Path, python: Path, workers: int
+) -> np.ndarray:
+    """(N, 128) face-recognition embeddings of each record's crop (NaN where no face was
+    found), computed by `workers` peer processes once, then read from `cache`."""
+    crops_file = crop_cache_path(records, CROP_SIZE, MARGIN, cache / "crops", name)
+    stored = cache / "teacher" / f"{crops_file.stem}-dlib.npz"
+    if not stored.exists():
+        cached_crops(records, CROP_SIZE, MARGIN, cache / "crops", name)
+        script = Path(__file__).with_name("teacher_embed.py")
+        with tempfile.TemporaryDirectory() as scratch:
+            parts = [Path(scratch) / f"{part}.npz" for part in range(workers)]
+            running = [
+                subprocess.Popen(
+                    [
+                        str(python),
+                        str(script),
+                        str(crops_file),
+                        str(MARGIN),
+                        str(out),
+                        str(part),
+                        str(workers),
+                    ]
+                )
+                for part, out in enumerate(parts)
+            ]
+            if any(process.wait() for process in running):
+                raise SystemExit(f"teacher embeddings of {name} failed (see above)")
+            result = np.full((len(records), 128), np.nan, np.float32)
+            for out in parts:
+                with np.load(out) as part:
+                    result[part["rows"]] = part["embeddings"]
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(stored, embeddings=result)
+    with np.load(stored) as saved:
+        return saved["embeddings"]
+
+
+def teacher_ratings(
+    records: dict[str, list[Record]], cache: Path, python: Path, workers: int = 2
+) -> tuple[dict[str, np.ndarray], Ridge]:
+    """The teacher's rating of every record's face per source (NaN where no face), and the
+    ridge regression fitted on MEBeauty's training faces (both genders) that made them."""
+    x = {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
+    rated = [
+        i
+        for i, r in enumerate(records["mebeauty"])
+        if r.split == "train" and np.isfinite(x["mebeauty"][i]).all()
+    ]
+    ridge = fit_ridge_cv(
+        x["mebeauty"][rated], np.array([records["mebeauty"][i].beauty for i in rated])
+    )
+    return {name: ridge.predict(emb).astype(np.float32) for name, emb in x.items()}, ridge
+
+
+def main() -> None:
+    settings = settings_of(globals(), sys.argv[1:])
+    data = Path(settings["data_dir"])
+    records = {
+        "utkface": utkface_records(data / "utkface"),
+        "mebeauty": mebeauty_records(data / "mebeauty"),
+    }
+    ratings, ridge = teacher_ratings(
+        records,
+        Path(settings["cache_dir"]),
+        peer_python(Path(settings["peer_env"])),
+        settings["processes"],
+    )
+    meb = records["mebeauty"]
+    for label, women_only in (("women", True), ("everyone", False)):
+        rows = [
+            i
+            for i, r in enumerate(meb)
+            if r.split == "val"
+            and np.isfinite(ratings["mebeauty"][i])
+            and (r.female or not women_only)
+        ]
+        truth = np.array([meb[i].beauty for i in rows])
+        guess = ratings["mebeauty"][rows]
+        pearson, mae = np.corrcoef(truth, guess)[0, 1], np.mean(np.abs(truth - guess))
+        print(
+            f"teacher on MEBeauty val ({label}, {len(rows)} faces): "
+            f"Pearson {pearson:.3f}, MAE {mae:.3f}"
+        )
+    print(
+        f"ridge penalty chosen by {FOLDS}-fold cross validation on training faces: {ridge.alpha:g}"
+    )
+
+
+if __name__ == "__main__":
+    main()
