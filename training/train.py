@@ -8,7 +8,7 @@ Faces are cropped by the engine's own detector and aligner (training/datasets.py
 gender labels are those of training/label_review.csv (see training/flag_labels.py).
 
     python -m training.train                          # the settings below
-    python -m training.train --epochs=2 --beauty_epochs=0   # a quicker, weaker model
+    python -m training.train --epochs=2                     # a quicker, weaker model
 
 Writes models/xinh_face.tflite and models/xinh-face.json (input, thresholds, metrics, and
 this command), and a log in models/training-log.txt.
@@ -38,7 +38,7 @@ margin = 0.25
 batch_size = 64
 head_epochs = 1  # backbone frozen: the new heads settle first
 epochs = 8  # then the whole network
-beauty_epochs = 10  # last, the whole network on MEBeauty alone (gender and beauty)
+beauty_epochs = 0  # then the whole network on MEBeauty alone (it hurt with the teacher)
 head_learning_rate = 1e-3
 learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
 beauty_learning_rate = 1e-4  # peak for the MEBeauty stage
