@@ -107,7 +107,7 @@ def embeddings(
                 )
                 for part, out in enumerate(parts)
             ]
-            if any(process.wait() for process in running):
+            if any([process.wait() for process in running]):  # wait for all, then check
                 raise SystemExit(f"teacher embeddings of {name} failed (see above)")
             result = np.full((len(records), 128), np.nan, np.float32)
             for out in parts:
