@@ -7,7 +7,7 @@ the teacher's ratings of every UTKFace face as extra beauty targets (distillatio
 teacher sees the crops of the engine's own detector and aligner, like the student; it is a
 training tool only and never ships.
 
-    python -m training.teacher      # fit, print its validation figures, cache its ratings
+    python -m training.teacher      # embed (cached), fit, print its validation figures
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def embeddings(
     crops_file = crop_cache_path(records, CROP_SIZE, MARGIN, cache / "crops", name)
     stored = cache / "teacher" / f"{crops_file.stem}-dlib.npz"
     if not stored.exists():
-        cached_crops(records, CROP_SIZE, MARGIN, cache / "crops", name)
+        if not crops_file.exists():
+            cached_crops(records, CROP_SIZE, MARGIN, cache / "crops", name)
         script = Path(__file__).with_name("teacher_embed.py")
         with tempfile.TemporaryDirectory() as scratch:
             parts = [Path(scratch) / f"{part}.npz" for part in range(workers)]
