@@ -3,8 +3,9 @@
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
 environment) generalises better and can rate any face, so training.train gives the student
-the teacher's ratings of every UTKFace face as extra beauty targets (distillation). The
-teacher sees the crops of the engine's own detector and aligner, like the student; it is a
+the teacher's ratings of every UTKFace face as extra beauty targets (distillation), and
+teaches it to reproduce the embeddings themselves (a linear read-out of them tells women
+from men better than the student does). The teacher sees the crops of the engine's own detector and aligner, like the student; it is a
 training tool only and never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
@@ -120,12 +121,19 @@ def embeddings(
         return saved["embeddings"]
 
 
-def teacher_ratings(
+def teacher_embeddings(
     records: dict[str, list[Record]], cache: Path, python: Path, workers: int = 2
+) -> dict[str, np.ndarray]:
+    """Every record's face-recognition embedding per source (see `embeddings`)."""
+    return {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
+
+
+def teacher_ratings(
+    records: dict[str, list[Record]], x: dict[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], Ridge]:
-    """The teacher's rating of every record's face per source (NaN where no face), and the
-    ridge regression fitted on MEBeauty's training faces (both genders) that made them."""
-    x = {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
+    """The teacher's rating of every record's face per source from its embeddings `x` (NaN
+    where no face), and the ridge regression fitted on MEBeauty's training faces (both
+    genders) that made them."""
     rated = [
         i
         for i, r in enumerate(records["mebeauty"])
@@ -144,12 +152,13 @@ def main() -> None:
         "utkface": utkface_records(data / "utkface"),
         "mebeauty": mebeauty_records(data / "mebeauty"),
     }
-    ratings, ridge = teacher_ratings(
+    embedded = teacher_embeddings(
         records,
         Path(settings["cache_dir"]),
         peer_python(Path(settings["peer_env"])),
         settings["processes"],
     )
+    ratings, ridge = teacher_ratings(records, embedded)
     meb = records["mebeauty"]
     for label, women_only in (("women", True), ("everyone", False)):
         rows = [

@@ -2,8 +2,9 @@
 
 Outputs: the probability that a face is a woman's (UTKFace and MEBeauty gender labels) and a
 beauty score on MEBeauty's 1-10 scale (MEBeauty's mean ratings, both genders, and the beauty
-teacher's ratings of UTKFace's faces: training/teacher.py). An auxiliary age head (UTKFace
-ages) teaches the backbone more about faces and is dropped at export.
+teacher's ratings of UTKFace's faces: training/teacher.py). Two auxiliary heads teach the
+backbone more about faces and are dropped at export: age (UTKFace ages) and the teacher's
+face-recognition embedding of every training face (feature distillation).
 Faces are cropped by the engine's own detector and aligner (training/datasets.py); UTKFace's
 gender labels are those of training/label_review.csv (see training/flag_labels.py).
 
@@ -53,6 +54,7 @@ mirror_average = 1  # the exported model averages each face with its mirror imag
 eval_every = 2  # validation report every this many epochs (and after each stage)
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 teacher = 1  # UTKFace's training faces get the beauty teacher's ratings (0: MEBeauty's alone)
+embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
 peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -79,7 +81,7 @@ from training.imagenet_weights import (  # noqa: E402
 )
 from training.metrics import evaluate_predictions  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
-from training.teacher import teacher_ratings  # noqa: E402
+from training.teacher import teacher_embeddings, teacher_ratings  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 
 out = Path(out_dir)
@@ -107,10 +109,22 @@ crops = {
     name: cached_crops(recs, input_size, margin, crops_dir, name) for name, recs in records.items()
 }
 taught = {}  # the teacher's beauty rating of each UTKFace face, in the raw records' order
+embedded = {}  # the teacher's embedding of each face, standardised, in the same order
+NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
 if teacher:
-    ratings, ridge = teacher_ratings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    embedded = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    ratings, ridge = teacher_ratings(records, embedded)
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
+    if embedding_weight:
+        known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in embedded.values()])
+        centre, spread = known.mean(axis=0), known.std(axis=0)
+        embedded = {
+            s: np.nan_to_num((e - centre) / spread, nan=NO_EMBEDDING).astype(np.float32)
+            for s, e in embedded.items()
+        }
+    else:
+        embedded = {}
 if label_review:  # after cropping: the crop cache follows the raw records' order
     records["utkface"] = apply_review(records["utkface"], load_label_review(Path(label_review)))
 
@@ -135,12 +149,14 @@ def table(source: str, split: str):
         "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
         "age": np.array([r.age / 50 if r.age == r.age else -1 for r in recs], np.float32),
     }
+    if embedded:
+        targets["embedding"] = embedded[source][rows]
     return pixels[rows], targets, recs
 
 
 train_parts = [table("utkface", "train")] + [table("mebeauty", "train")] * mebeauty_repeat
 train_x = np.concatenate([p[0] for p in train_parts])
-train_y = {k: np.concatenate([p[1][k] for p in train_parts]) for k in ("female", "beauty", "age")}
+train_y = {k: np.concatenate([p[1][k] for p in train_parts]) for k in train_parts[0][1]}
 if subset:
     pick = np.random.default_rng(seed).permutation(len(train_x))[:subset]
     train_x, train_y = train_x[pick], {k: v[pick] for k, v in train_y.items()}
@@ -222,6 +238,13 @@ def masked_mse(y_true, y_pred):
     return tf.reduce_sum(mask * tf.square(y_true - y_pred)) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
+def embedding_mse(y_true, y_pred):
+    """Mean squared error over the embedding's dimensions, faces without one left out."""
+    mask = tf.cast(y_true[:, 0] > NO_EMBEDDING / 2, tf.float32)
+    errors = tf.reduce_mean(tf.square(y_true - y_pred), axis=1)
+    return tf.reduce_sum(mask * errors) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
 backbone = mobilenet_v2_imagenet(
     (input_size, input_size, 3), include_top=False, cache_dir=Path(cache_dir) / "xinh"
 )
@@ -233,9 +256,13 @@ beauty = keras.layers.Dense(
     1, name="beauty", bias_initializer=keras.initializers.Constant(mean_beauty)
 )(features)
 age = keras.layers.Dense(1, name="age")(features)
-model = keras.Model(backbone.input, {"female": female, "beauty": beauty, "age": age})
+heads = {"female": female, "beauty": beauty, "age": age}
 losses = {"female": weighted_bce, "beauty": masked_mse, "age": masked_mse}
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
+if embedded:  # dropped at export, like the age head
+    heads["embedding"] = keras.layers.Dense(128, name="embedding")(features)
+    losses["embedding"], loss_weights["embedding"] = embedding_mse, embedding_weight
+model = keras.Model(backbone.input, heads)
 
 
 def served(network: keras.Model) -> keras.Model:
@@ -321,7 +348,7 @@ if beauty_epochs:
             weight_decay=weight_decay,
         ),
         loss=losses,
-        loss_weights={"female": 1.0, "beauty": 1.0, "age": 0.0},
+        loss_weights={**{k: 0.0 for k in heads}, "female": 1.0, "beauty": 1.0},
     )
     model.fit(
         batches(beauty_x, beauty_y, erasing=False),
@@ -382,7 +409,8 @@ metadata = {
         "command": "python -m training.train " + " ".join(sys.argv[1:]),
         "settings": SETTINGS,
         "data": "UTKFace (gender, age; hashed 10% val split; labels as reviewed in "
-        f"{label_review or 'no review'}; beauty {'from the teacher' if teacher else 'none'}) "
+        f"{label_review or 'no review'}; beauty {'from the teacher' if teacher else 'none'}"
+        f"{'; embeddings from the teacher' if embedded else ''}) "
         "and MEBeauty (gender, beauty; the dataset's 2022 train/val split). "
         "Non-commercial research.",
         "litert_parity_max_abs": parity,
