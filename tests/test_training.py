@@ -17,7 +17,7 @@ import pytest
 
 from training.datasets import Record, apply_review, load_label_review, utkface_records
 from training.flag_labels import contradicted
-from training.teacher import ALPHAS, fit_ridge_cv
+from training.teacher import ALPHAS, fit_gender_probe, fit_ridge_cv
 from training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +114,17 @@ def test_teacher_regression_shrinks_hardest_when_the_ratings_are_noise() -> None
     ridge = fit_ridge_cv(x, y)
     assert ridge.alpha == max(ALPHAS)
     assert abs(ridge.bias - y.mean()) < 1e-9
+
+
+def test_gender_probe_recovers_a_logistic_model() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(4000, 8))
+    weights = rng.normal(0, 1.5, 8)
+    truth = 1 / (1 + np.exp(-(x @ weights - 0.5)))
+    female = rng.random(4000) < truth
+    probe = fit_gender_probe(x[:3000], female[:3000], penalty=0.1)
+    assert np.corrcoef(probe.weights, weights)[0, 1] > 0.99
+    assert np.mean(np.abs(probe.predict(x[3000:]) - truth[3000:])) < 0.02
 
 
 @pytest.mark.slow

@@ -1,12 +1,13 @@
-"""The beauty teacher: a ridge regression from face-recognition embeddings to MEBeauty ratings.
+"""The teacher: face-recognition embeddings, and what simple models read from them.
 
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
-environment) generalises better and can rate any face, so training.train gives the student
-the teacher's ratings of every UTKFace face as extra beauty targets (distillation), and
-teaches it to reproduce the embeddings themselves (a linear read-out of them tells women
-from men better than the student does). The teacher sees the crops of the engine's own detector and aligner, like the student; it is a
-training tool only and never ships.
+environment) generalises better and can rate any face; a logistic regression on the same
+embeddings tells women from men better than the student. training.train learns from all three:
+the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of female
+mixed into the gender targets, and the embeddings themselves (distillation). The teacher sees
+the crops of the engine's own detector and aligner, like the student; it is a training tool
+only and never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
 """
@@ -24,8 +25,10 @@ import numpy as np
 from training.configurator import settings_of
 from training.datasets import (
     Record,
+    apply_review,
     cached_crops,
     crop_cache_path,
+    load_label_review,
     mebeauty_records,
     utkface_records,
 )
@@ -36,6 +39,7 @@ data_dir = "../shared/data"
 cache_dir = ".cache"
 peer_env = ".cache/peer-venv"
 processes = 2  # embedding workers
+label_review = "training/label_review.csv"  # the UTKFace labels the gender probe learns from
 # -------------------------------------------------------------------------------------------
 
 CROP_SIZE, MARGIN = 128, 0.25  # the teacher's crops, re-aligned by dlib into its 150 px chips
@@ -64,6 +68,34 @@ def fit_ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> Ridge:
         centred.T @ centred + alpha * np.eye(x.shape[1]), centred.T @ (y - y.mean())
     )
     return Ridge(mean, weights, float(y.mean()), alpha)
+
+
+@dataclass(frozen=True, slots=True)
+class GenderProbe:
+    """A fitted logistic regression: P(female) = sigmoid((embedding - mean) @ weights + bias)."""
+
+    mean: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-((x - self.mean) @ self.weights + self.bias)))
+
+
+def fit_gender_probe(x: np.ndarray, female: np.ndarray, penalty: float = 1.0) -> GenderProbe:
+    """Logistic regression by Newton's method, with an L2 `penalty` on the weights (not the
+    bias); 20 steps reach the optimum of this convex loss."""
+    mean = x.mean(axis=0)
+    design = np.hstack([x - mean, np.ones((len(x), 1))]).astype(np.float64)
+    target = female.astype(np.float64)
+    ridge = penalty * np.eye(design.shape[1])
+    ridge[-1, -1] = 0.0
+    w = np.zeros(design.shape[1])
+    for _ in range(20):
+        p = 1 / (1 + np.exp(-design @ w))
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + ridge
+        w -= np.linalg.solve(hessian, design.T @ (p - target) + ridge @ w)
+    return GenderProbe(mean, w[:-1], float(w[-1]))
 
 
 def fit_ridge_cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Ridge:
@@ -145,6 +177,23 @@ def teacher_ratings(
     return {name: ridge.predict(emb).astype(np.float32) for name, emb in x.items()}, ridge
 
 
+def gender_probe(records: dict[str, list[Record | None]], x: dict[str, np.ndarray]) -> GenderProbe:
+    """The logistic regression from embeddings `x` to gender, fitted on the training faces of
+    every source (records that are None, left out by a label review, are skipped)."""
+    rows = {
+        name: [
+            i
+            for i, r in enumerate(recs)
+            if r and r.split == "train" and np.isfinite(x[name][i]).all()
+        ]
+        for name, recs in records.items()
+    }
+    return fit_gender_probe(
+        np.concatenate([x[name][i] for name, i in rows.items()]),
+        np.concatenate([[records[name][k].female for k in i] for name, i in rows.items()]),
+    )
+
+
 def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     data = Path(settings["data_dir"])
@@ -178,6 +227,15 @@ def main() -> None:
     print(
         f"ridge penalty chosen by {FOLDS}-fold cross validation on training faces: {ridge.alpha:g}"
     )
+    if settings["label_review"]:
+        review = load_label_review(Path(settings["label_review"]))
+        records["utkface"] = apply_review(records["utkface"], review)
+    probe = gender_probe(records, embedded)
+    for name, recs in records.items():
+        female = probe.predict(embedded[name])
+        rows = [i for i, r in enumerate(recs) if r and r.split == "val" and np.isfinite(female[i])]
+        right = np.mean([(female[i] >= 0.5) == recs[i].female for i in rows])
+        print(f"gender probe on {name} val ({len(rows)} faces): accuracy at 0.5 {right:.1%}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ eval_every = 2  # validation report every this many epochs (and after each stage
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 teacher = 1  # UTKFace's training faces get the beauty teacher's ratings (0: MEBeauty's alone)
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
+gender_teacher = 0.5  # with the teacher: this share of a training face's gender target is the
+# teacher's probability of female (a logistic regression on its embeddings), the rest the label
 peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -81,7 +83,7 @@ from training.imagenet_weights import (  # noqa: E402
 )
 from training.metrics import evaluate_predictions  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
-from training.teacher import teacher_embeddings, teacher_ratings  # noqa: E402
+from training.teacher import gender_probe, teacher_embeddings, teacher_ratings  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 
 out = Path(out_dir)
@@ -108,25 +110,28 @@ records = {
 crops = {
     name: cached_crops(recs, input_size, margin, crops_dir, name) for name, recs in records.items()
 }
-taught = {}  # the teacher's beauty rating of each UTKFace face, in the raw records' order
-embedded = {}  # the teacher's embedding of each face, standardised, in the same order
+# The teacher's view of each face, per source, in the raw records' order (NaN: no face):
+taught = {}  # beauty ratings of UTKFace's faces
+female_taught = {}  # probabilities of female
+embedded = {}  # embeddings, standardised
 NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
+found = {}
 if teacher:
-    embedded = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
-    ratings, ridge = teacher_ratings(records, embedded)
+    found = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    ratings, ridge = teacher_ratings(records, found)
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
-    if embedding_weight:
-        known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in embedded.values()])
-        centre, spread = known.mean(axis=0), known.std(axis=0)
-        embedded = {
-            s: np.nan_to_num((e - centre) / spread, nan=NO_EMBEDDING).astype(np.float32)
-            for s, e in embedded.items()
-        }
-    else:
-        embedded = {}
 if label_review:  # after cropping: the crop cache follows the raw records' order
     records["utkface"] = apply_review(records["utkface"], load_label_review(Path(label_review)))
+if found and gender_teacher:
+    female_taught = {s: gender_probe(records, found).predict(e) for s, e in found.items()}
+if found and embedding_weight:
+    known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in found.values()])
+    centre, spread = known.mean(axis=0), known.std(axis=0)
+    embedded = {
+        s: np.nan_to_num((e - centre) / spread, nan=NO_EMBEDDING).astype(np.float32)
+        for s, e in found.items()
+    }
 
 
 def beauty_target(source: str, split: str, i: int) -> float:
@@ -138,6 +143,16 @@ def beauty_target(source: str, split: str, i: int) -> float:
     return rating if rating == rating else -1
 
 
+def female_target(source: str, split: str, i: int) -> float:
+    """The gender a face trains on: its label, mixed with the teacher's probability for
+    training faces the teacher saw."""
+    label = float(records[source][i].female)
+    p = female_taught[source][i] if source in female_taught else float("nan")
+    if split != "train" or p != p:
+        return label
+    return (1 - gender_teacher) * label + gender_teacher * float(p)
+
+
 def table(source: str, split: str):
     """Crops and targets of one source and split, faces found and not left out by the label
     review only. Missing targets are -1."""
@@ -145,7 +160,7 @@ def table(source: str, split: str):
     rows = [i for i, r in enumerate(records[source]) if r and r.split == split and found[i]]
     recs = [records[source][i] for i in rows]
     targets = {
-        "female": np.array([float(r.female) for r in recs], np.float32),
+        "female": np.array([female_target(source, split, i) for i in rows], np.float32),
         "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
         "age": np.array([r.age / 50 if r.age == r.age else -1 for r in recs], np.float32),
     }
@@ -410,7 +425,8 @@ metadata = {
         "settings": SETTINGS,
         "data": "UTKFace (gender, age; hashed 10% val split; labels as reviewed in "
         f"{label_review or 'no review'}; beauty {'from the teacher' if teacher else 'none'}"
-        f"{'; embeddings from the teacher' if embedded else ''}) "
+        f"{'; embeddings from the teacher' if embedded else ''}"
+        f"{'; gender targets mixed with the teacher' if female_taught else ''}) "
         "and MEBeauty (gender, beauty; the dataset's 2022 train/val split). "
         "Non-commercial research.",
         "litert_parity_max_abs": parity,
