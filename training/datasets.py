@@ -76,8 +76,9 @@ def mebeauty_records(root: Path) -> list[Record]:
     ]
 
 
-def load_label_review(path: Path) -> dict[str, bool | None]:
-    """UTKFace file name -> its reviewed label (True: female), or None to leave it out.
+def load_label_review(path: Path, flagged: bool = True) -> dict[str, bool | None]:
+    """UTKFace file name -> its reviewed label (True: female), or None to leave it out;
+    without `flagged`, only the decisions of a person who looked at the photo.
 
     The file is training/label_review.csv, made by training/flag_labels.py; see its docstring."""
     decisions = {"female": True, "male": False, "drop": None}
@@ -86,7 +87,11 @@ def load_label_review(path: Path) -> dict[str, bool | None]:
     undecided = [row["file"] for row in rows if row["decision"] not in decisions]
     if undecided:
         raise ValueError(f"{path}: decide female, male or drop for {', '.join(undecided)}")
-    return {row["file"]: decisions[row["decision"]] for row in rows}
+    return {
+        row["file"]: decisions[row["decision"]]
+        for row in rows
+        if flagged or row["how"] != "flagged"
+    }
 
 
 def apply_review(records: list[Record], review: dict[str, bool | None]) -> list[Record | None]:

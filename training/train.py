@@ -53,6 +53,8 @@ dropout = 0.2
 mirror_average = 1  # the exported model averages each face with its mirror image
 eval_every = 2  # validation report every this many epochs (and after each stage)
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
+review_flagged = 0  # also drop the training faces the review flagged unseen (1), not only
+# those a person looked at: they are hard cases, and the teacher's gender targets soften them
 teacher = 1  # UTKFace's training faces get the beauty teacher's ratings (0: MEBeauty's alone)
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
 gender_teacher = 0.5  # with the teacher: this share of a training face's gender target is the
@@ -122,7 +124,8 @@ if teacher:
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
 if label_review:  # after cropping: the crop cache follows the raw records' order
-    records["utkface"] = apply_review(records["utkface"], load_label_review(Path(label_review)))
+    review = load_label_review(Path(label_review), flagged=bool(review_flagged))
+    records["utkface"] = apply_review(records["utkface"], review)
 if found and gender_teacher:
     female_taught = {s: gender_probe(records, found).predict(e) for s, e in found.items()}
 if found and embedding_weight:
