@@ -117,23 +117,24 @@ taught = {}  # beauty ratings of UTKFace's faces
 female_taught = {}  # probabilities of female
 embedded = {}  # embeddings, standardised
 NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
-found = {}
+teacher_x = {}
 if teacher:
-    found = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
-    ratings, ridge = teacher_ratings(records, found)
+    teacher_x = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    ratings, ridge = teacher_ratings(records, teacher_x)
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     review = load_label_review(Path(label_review), flagged=bool(review_flagged))
     records["utkface"] = apply_review(records["utkface"], review)
-if found and gender_teacher:
-    female_taught = {s: gender_probe(records, found).predict(e) for s, e in found.items()}
-if found and embedding_weight:
-    known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in found.values()])
+if teacher_x and gender_teacher:
+    probe = gender_probe(records, teacher_x)
+    female_taught = {s: probe.predict(e) for s, e in teacher_x.items()}
+if teacher_x and embedding_weight:
+    known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in teacher_x.values()])
     centre, spread = known.mean(axis=0), known.std(axis=0)
     embedded = {
         s: np.nan_to_num((e - centre) / spread, nan=NO_EMBEDDING).astype(np.float32)
-        for s, e in found.items()
+        for s, e in teacher_x.items()
     }
 
 
