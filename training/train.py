@@ -6,7 +6,8 @@ teacher's ratings of UTKFace's faces: training/teacher.py). Two auxiliary heads 
 backbone more about faces and are dropped at export: age (UTKFace ages) and the teacher's
 face-recognition embedding of every training face (feature distillation).
 Faces are cropped by the engine's own detector and aligner (training/datasets.py); UTKFace's
-gender labels are those of training/label_review.csv (see training/flag_labels.py).
+gender labels are those of training/label_review.csv (see training/flag_labels.py), by default
+only the decisions a person made by looking.
 
     python -m training.train                          # the settings below
     python -m training.train --epochs=2                     # a quicker, weaker model
@@ -55,7 +56,7 @@ eval_every = 2  # validation report every this many epochs (and after each stage
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 review_flagged = 0  # also drop the training faces the review flagged unseen (1), not only
 # those a person looked at: they are hard cases, and the teacher's gender targets soften them
-teacher = 1  # UTKFace's training faces get the beauty teacher's ratings (0: MEBeauty's alone)
+teacher = 1  # learn from the teacher too: beauty ratings, gender, embeddings (0: labels alone)
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
 gender_teacher = 0.5  # with the teacher: this share of a training face's gender target is the
 # teacher's probability of female (a logistic regression on its embeddings), the rest the label
