@@ -79,6 +79,13 @@ def test_label_review_relabels_and_leaves_out_in_the_records_order(tmp_path: Pat
         ("c.jpg", True),
         ("d.jpg", False),
     ]
+    looked_only = apply_review(records, load_label_review(review, flagged=False))
+    assert [r and (r.path.name, r.female) for r in looked_only] == [
+        ("a.jpg", True),
+        ("b.jpg", False),
+        ("c.jpg", True),
+        ("d.jpg", False),
+    ]
     review.write_text("file,split,given,p_female,decision,how\na.jpg,val,male,0.99,?,flagged\n")
     with pytest.raises(ValueError, match="decide female, male or drop for a"):
         load_label_review(review)
