@@ -47,7 +47,6 @@ beauty_learning_rate = 1e-4  # peak for the MEBeauty stage
 weight_decay = 1e-4
 mebeauty_repeat = 4  # MEBeauty is small: show it this many times an epoch
 beauty_weight = 0.5
-beauty_correlation = 0.0  # adds this times (1 - Pearson correlation) over each batch's ratings
 female_weight = 2.0  # a woman's gender error costs this many men's: kindness first
 erase_prob = 0.5  # random erasing (hides hair, clothes, features) in the joint stages
 age_weight = 0.1
@@ -259,23 +258,6 @@ def masked_mse(y_true, y_pred):
     return tf.reduce_sum(mask * tf.square(y_true - y_pred)) / tf.maximum(tf.reduce_sum(mask), 1.0)
 
 
-def beauty_loss(y_true, y_pred):
-    """Masked squared error, plus `beauty_correlation` times one minus the batch's Pearson
-    correlation: the order of faces, which the correlation goal measures, not only the scale."""
-    error = masked_mse(y_true, y_pred)
-    if not beauty_correlation:
-        return error
-    y_true, y_pred = tf.reshape(y_true, [-1]), tf.reshape(y_pred, [-1])
-    mask = tf.cast(y_true >= 0, tf.float32)
-    count = tf.maximum(tf.reduce_sum(mask), 1.0)
-    true_dev = mask * (y_true - tf.reduce_sum(mask * y_true) / count)
-    pred_dev = mask * (y_pred - tf.reduce_sum(mask * y_pred) / count)
-    correlation = tf.reduce_sum(true_dev * pred_dev) / tf.sqrt(
-        tf.reduce_sum(true_dev**2) * tf.reduce_sum(pred_dev**2) + 1e-6
-    )
-    return error + beauty_correlation * (1 - correlation)
-
-
 def embedding_mse(y_true, y_pred):
     """Mean squared error over the embedding's dimensions, faces without one left out."""
     mask = tf.cast(y_true[:, 0] > NO_EMBEDDING / 2, tf.float32)
@@ -295,7 +277,7 @@ beauty = keras.layers.Dense(
 )(features)
 age = keras.layers.Dense(1, name="age")(features)
 heads = {"female": female, "beauty": beauty, "age": age}
-losses = {"female": weighted_bce, "beauty": beauty_loss, "age": masked_mse}
+losses = {"female": weighted_bce, "beauty": masked_mse, "age": masked_mse}
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
 if embedded:  # dropped at export, like the age head
     heads["embedding"] = keras.layers.Dense(128, name="embedding")(features)
