@@ -1,7 +1,8 @@
 """The gender-and-beauty model: one LiteRT call per aligned face, two outputs.
 
 Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin,
-normalisation) and holds the operating thresholds, so none of them live in code.
+normalisation, whether to average each face with its mirror image) and holds the operating
+thresholds, so none of them live in code.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class ModelSpec:
     margin: float
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    mirror_average: bool
     female_threshold: float
     beautiful_threshold: float
 
@@ -41,6 +43,7 @@ class ModelSpec:
             margin=float(meta["input"]["margin"]),
             mean=tuple(meta["input"]["mean"]),
             std=tuple(meta["input"]["std"]),
+            mirror_average=bool(meta["input"].get("mirror_average", False)),
             female_threshold=float(meta["thresholds"]["female"]),
             beautiful_threshold=float(meta["thresholds"]["beautiful"]),
         )
@@ -54,10 +57,11 @@ class FaceModel:
 
         self.spec = spec
         self._interpreter = Interpreter(model_path=str(spec.path), num_threads=1)
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        self._batch = 2 if spec.mirror_average else 1
+        self._interpreter.resize_tensor_input(self._input, [self._batch, *[spec.input_size] * 2, 3])
         self._interpreter.allocate_tensors()
-        signature = self._interpreter.get_signature_runner()
-        self._input = next(iter(signature.get_input_details().values()))["index"]
-        outputs = signature.get_output_details()
+        outputs = self._interpreter.get_signature_runner().get_output_details()
         self._female, self._beauty = outputs["female"]["index"], outputs["beauty"]["index"]
         self._mean = np.array(spec.mean, dtype=np.float32) * 255
         self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
@@ -68,10 +72,15 @@ class FaceModel:
         return cls(ModelSpec.load(models_dir))
 
     def predict(self, crop: np.ndarray) -> Attributes:
-        """Attributes of one aligned `input_size` square uint8 RGB crop."""
+        """Attributes of one aligned `input_size` square uint8 RGB crop.
+
+        With `mirror_average`, the crop and its mirror image go through as one batch of two
+        and their outputs are averaged: steadier than either alone, for one call.
+        """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
-        self._interpreter.set_tensor(self._input, tensor[None])
+        batch = np.stack([tensor, tensor[:, ::-1]][: self._batch])
+        self._interpreter.set_tensor(self._input, batch)
         self._interpreter.invoke()
-        female = float(self._interpreter.get_tensor(self._female).reshape(-1)[0])
-        beauty = float(self._interpreter.get_tensor(self._beauty).reshape(-1)[0])
+        female = float(self._interpreter.get_tensor(self._female).mean())
+        beauty = float(self._interpreter.get_tensor(self._beauty).mean())
         return Attributes(female_probability=female, beauty=min(10.0, max(1.0, beauty)))

@@ -1,8 +1,9 @@
 """Re-choose a trained model's thresholds on validation and rewrite its metadata file.
 
-For when the threshold rule (training/thresholds.py) or the label review changes and the
-weights do not: the same choice training.train makes after exporting, here made with the
-exported LiteRT model (it matches Keras to 1e-5) on the same cached validation crops.
+For when the threshold rule (training/thresholds.py), the label review or the mirror pass
+changes and the weights do not: the same choice training.train makes after exporting, here
+made with the exported LiteRT model (it matches Keras to 1e-5) on the same cached validation
+crops.
 
     python -m training.retune                 # models/xinh-face.json, the settings below
 """
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
-from inference.face_model import METADATA_FILE, FaceModel
+from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
 from training.configurator import settings_of
 from training.datasets import (
     apply_review,
@@ -34,13 +35,17 @@ models_dir = "models"
 cache_dir = ".cache"
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 version = ""  # the model's new version ("" keeps it)
+mirror_average = -1  # 1: also run each face mirrored and average the two; 0: do not; -1: keep
 # -------------------------------------------------------------------------------------------
 
 
 def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     data, models = Path(settings["data_dir"]), Path(settings["models_dir"])
-    model = FaceModel.create(models)
+    spec = ModelSpec.load(models)
+    if settings["mirror_average"] >= 0:
+        spec = replace(spec, mirror_average=bool(settings["mirror_average"]))
+    model = FaceModel(spec)
     records = {
         "utkface": utkface_records(data / "utkface"),
         "mebeauty": mebeauty_records(data / "mebeauty"),
@@ -70,6 +75,7 @@ def main() -> None:
     )
     path = models / METADATA_FILE
     metadata = json.loads(path.read_text())
+    metadata["input"]["mirror_average"] = spec.mirror_average
     metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
         source: evaluate_predictions(outputs, recs, thresholds.female)

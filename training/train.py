@@ -51,7 +51,7 @@ female_weight = 2.0  # a woman's gender error costs this many men's: kindness fi
 erase_prob = 0.5  # random erasing (hides hair, clothes, features) in the joint stages
 age_weight = 0.1
 dropout = 0.2
-mirror_average = 1  # the exported model averages each face with its mirror image
+mirror_average = 1  # the bot averages each face with its mirror image (metadata says so)
 eval_every = 2  # validation report every this many epochs (and after each stage)
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 review_flagged = 0  # also drop the training faces the review flagged unseen (1), not only
@@ -286,28 +286,32 @@ model = keras.Model(backbone.input, heads)
 
 
 def served(network: keras.Model) -> keras.Model:
-    """What ships: female and beauty only, optionally averaged with the mirrored face."""
+    """What ships: the network with only its female and beauty outputs."""
     image = keras.Input((input_size, input_size, 3), name="image")
     outputs = network(image)
-    if mirror_average:
-        mirrored = network(keras.ops.flip(image, axis=2))
-        outputs = {
-            k: keras.layers.Average(name=k)([outputs[k], mirrored[k]]) for k in ("female", "beauty")
-        }
     return keras.Model(image, {"female": outputs["female"], "beauty": outputs["beauty"]})
 
 
 shipped = served(model)  # shares the trained layers, so it always reflects the latest weights
 
 
-def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """The shipped model's outputs on uint8 crops, in Keras."""
+def forward(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The shipped network's outputs on uint8 crops, in Keras, one pass."""
     outputs = {"female": [], "beauty": []}
     for start in range(0, len(pixels), 256):
         batch = shipped(normalise(pixels[start : start + 256]), training=False)
         for key in outputs:
             outputs[key].append(np.asarray(batch[key]).reshape(-1))
     return {key: np.concatenate(parts) for key, parts in outputs.items()}
+
+
+def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """What the bot will answer: one pass, or with `mirror_average` the mean with the mirror's."""
+    outputs = forward(pixels)
+    if mirror_average:
+        mirrored = forward(pixels[:, :, ::-1])
+        outputs = {key: (outputs[key] + mirrored[key]) / 2 for key in outputs}
+    return outputs
 
 
 def report(stage: str) -> dict:
@@ -389,7 +393,7 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 runner = Interpreter(model_content=tflite_bytes).get_signature_runner()
 input_name = next(iter(runner.get_input_details()))
 check_pixels = val["mebeauty"][0][:64]
-keras_out = predict(check_pixels)
+keras_out = forward(check_pixels)
 lite_out = {"female": [], "beauty": []}
 for crop in check_pixels:
     result = runner(**{input_name: np.asarray(normalise(crop[None]))})
@@ -419,6 +423,7 @@ metadata = {
         "normalisation": "(x/255 - mean) / std",
         "mean": list(IMAGENET_MEAN),
         "std": list(IMAGENET_STD),
+        "mirror_average": bool(mirror_average),
     },
     "outputs": {
         "female": "probability the face is a woman's",
