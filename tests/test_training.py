@@ -17,6 +17,7 @@ import pytest
 
 from training.datasets import Record, apply_review, load_label_review, utkface_records
 from training.flag_labels import contradicted
+from training.metrics import mae_interval, pearson_interval, wilson_interval
 from training.teacher import ALPHAS, fit_gender_probe, fit_ridge_cv
 from training.thresholds import choose_thresholds
 
@@ -132,6 +133,22 @@ def test_gender_probe_recovers_a_logistic_model() -> None:
     probe = fit_gender_probe(x[:3000], female[:3000], penalty=0.1)
     assert np.corrcoef(probe.weights, weights)[0, 1] > 0.99
     assert np.mean(np.abs(probe.predict(x[3000:]) - truth[3000:])) < 0.02
+
+
+def test_a_share_seen_in_few_faces_has_a_wide_interval() -> None:
+    assert wilson_interval(0.0, 100) == pytest.approx((0.0, 0.037), abs=5e-4)
+    low, high = wilson_interval(97 / 107, 107)
+    assert low < 0.90 < 97 / 107 < high
+    many = wilson_interval(0.9, 10_000)
+    assert many[1] - many[0] < high - low
+
+
+def test_correlation_and_error_intervals_contain_their_figures() -> None:
+    low, high = pearson_interval(0.634, 119)
+    assert low < 0.634 < high < 0.75
+    errors = np.random.default_rng(3).normal(0, 1, 119)
+    low, high = mae_interval(errors)
+    assert low < np.mean(np.abs(errors)) < high
 
 
 @pytest.mark.slow

@@ -47,7 +47,7 @@ from training.datasets import (  # noqa: E402
     mebeauty_records,
     utkface_records,
 )
-from training.metrics import ethnicity_group, evaluate_predictions  # noqa: E402
+from training.metrics import ethnicity_group, evaluate_predictions, wilson_interval  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
 from training.thresholds import (  # noqa: E402
     MAX_WOMEN_CALLED_MEN,
@@ -145,46 +145,70 @@ def pct(value: float | None) -> str:
     return "—" if value is None or value != value else f"{100 * value:.1f}%"
 
 
-def pooled_by_group(parts: tuple[dict, ...]) -> dict[str, float]:
-    """Women called men per ethnicity group over all sources, as the threshold rule counts."""
+def women_in(m: dict) -> int:
+    return sum(m["women_by_ethnicity"].values())
+
+
+def pooled_by_group(parts: tuple[dict, ...]) -> dict[str, tuple[float, int]]:
+    """Women called men per ethnicity group over all sources, as the threshold rule counts,
+    with the number of women in the group."""
     errors: dict[str, float] = {}
     women: dict[str, int] = {}
     for m in parts:
         for group, n in m["women_by_ethnicity"].items():
             errors[group] = errors.get(group, 0) + n * m["women_called_men_by_ethnicity"][group]
             women[group] = women.get(group, 0) + n
-    return {g: errors[g] / women[g] for g in errors if women[g]}
+    return {g: (errors[g] / women[g], women[g]) for g in errors if women[g]}
+
+
+def interval(share: float | None, n: int) -> str:
+    if share is None or not n:
+        return "—"
+    low, high = wilson_interval(share, n)
+    return f"{pct(low)}–{pct(high)}"
+
+
+def spread(low_high: tuple[float, float]) -> str:
+    return f"{low_high[0]:.3f}–{low_high[1]:.3f}"
 
 
 def targets(u: dict, b: dict) -> list[str]:
-    """Issue 3's goals against UTKFace (`u`) and MEBeauty (`b`) validation results."""
-    worst = max(pooled_by_group((u, b)).values())
+    """Issue 3's goals against UTKFace (`u`) and MEBeauty (`b`) validation results, each with
+    its 95% interval: how far the figure may move on unseen photos like these."""
+    worst, worst_n = max(pooled_by_group((u, b)).values())
+    men = {name: m["faces"] - women_in(m) for name, m in (("u", u), ("b", b))}
+    beauty = b["beauty_women"]
     rows = [
         ("gender accuracy, UTKFace crops", "≥ 97%", pct(u["gender_accuracy"]),
-         u["gender_accuracy"] >= 0.97),
+         interval(u["gender_accuracy"], u["faces"]), u["gender_accuracy"] >= 0.97),
         ("gender accuracy, MEBeauty photos", "≥ 96%", pct(b["gender_accuracy"]),
-         b["gender_accuracy"] >= 0.96),
+         interval(b["gender_accuracy"], b["faces"]), b["gender_accuracy"] >= 0.96),
         ("women called men, overall (UTKFace / MEBeauty)", f"≤ {MAX_WOMEN_CALLED_MEN:.0%}",
          f"{pct(u['women_called_men'])} / {pct(b['women_called_men'])}",
+         f"{interval(u['women_called_men'], women_in(u))} / "
+         f"{interval(b['women_called_men'], women_in(b))}",
          max(u["women_called_men"], b["women_called_men"]) <= MAX_WOMEN_CALLED_MEN),
         ("women called men, worst ethnicity group (both sources)",
-         f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}",
-         pct(worst), worst <= MAX_WOMEN_CALLED_MEN_PER_GROUP),
+         f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}", pct(worst), interval(worst, worst_n),
+         worst <= MAX_WOMEN_CALLED_MEN_PER_GROUP),
         ("men refused (UTKFace / MEBeauty)", f"≥ {MIN_MEN_REFUSED:.0%}",
          f"{pct(u['men_refused'])} / {pct(b['men_refused'])}",
+         f"{interval(u['men_refused'], men['u'])} / {interval(b['men_refused'], men['b'])}",
          min(u["men_refused"], b["men_refused"]) >= MIN_MEN_REFUSED),
-        ("beauty Pearson, women", "≥ 0.75", f"{b['beauty_women']['pearson']:.3f}",
-         b["beauty_women"]["pearson"] >= 0.75),
-        ("beauty MAE, women", "≤ 0.70", f"{b['beauty_women']['mae']:.3f}",
-         b["beauty_women"]["mae"] <= 0.70),
+        ("beauty Pearson, women", "≥ 0.75", f"{beauty['pearson']:.3f}",
+         spread(beauty["pearson_interval"]), beauty["pearson"] >= 0.75),
+        ("beauty MAE, women", "≤ 0.70", f"{beauty['mae']:.3f}", spread(beauty["mae_interval"]),
+         beauty["mae"] <= 0.70),
     ]  # fmt: skip
     return [
-        "All figures at the shipped operating point unless a column says otherwise.",
+        "All figures at the shipped operating point unless a column says otherwise. The 95%"
+        " intervals (Wilson for shares, Fisher's z for the correlation, bootstrap for the MAE)"
+        " say how far each figure may move on unseen photos like these.",
         "",
-        "| target (issue 3) | goal | validation | met |",
-        "| --- | --- | --- | --- |",
-        *(f"| {name} | {goal} | {value} | {'yes' if ok else '**no**'} |"
-          for name, goal, value, ok in rows),
+        "| target (issue 3) | goal | validation | 95% interval | met |",
+        "| --- | --- | --- | --- | --- |",
+        *(f"| {name} | {goal} | {value} | {band} | {'yes' if ok else '**no**'} |"
+          for name, goal, value, band, ok in rows),
         "",
     ]  # fmt: skip
 
@@ -195,7 +219,7 @@ lines = [
     f"UTKFace's labels as reviewed in {label_review or 'no review'} (see the card). On the "
     f"dataset's own labels: gender accuracy {pct(raw['gender_accuracy'])}, women called men "
     f"{pct(raw['women_called_men'])} (worst ethnicity group "
-    f"{pct(max(pooled_by_group((raw, results['mebeauty'])).values()))}), men refused "
+    f"{pct(max(pooled_by_group((raw, results['mebeauty'])).values())[0])}), men refused "
     f"{pct(raw['men_refused'])}.",
     "",
     f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
@@ -220,7 +244,7 @@ lines += [
     "| --- |" + " --- |" * (len(ours) + 1),
 ]
 groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
-pooled = pooled_by_group(tuple(results[s] for s in ours))
+pooled = {g: share for g, (share, _) in pooled_by_group(tuple(results[s] for s in ours)).items()}
 for group in groups:
     cells = []
     for source in ours:
