@@ -18,7 +18,7 @@ import pytest
 from training.datasets import Record, apply_review, load_label_review, utkface_records
 from training.flag_labels import contradicted
 from training.metrics import mae_interval, pearson_interval, wilson_interval
-from training.teacher import ALPHAS, fit_gender_probe, fit_ridge_cv
+from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import choose_thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,11 +116,12 @@ def test_teacher_regression_recovers_a_linear_rating() -> None:
     assert abs(float(np.mean(ridge.predict(x[200:]) - y[200:]))) < 0.05
 
 
-def test_teacher_regression_shrinks_hardest_when_the_ratings_are_noise() -> None:
+def test_teacher_regression_shrinks_hard_when_the_ratings_are_noise() -> None:
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(60, 128)), rng.normal(6, 1, 60)
     ridge = fit_ridge_cv(x, y)
-    assert ridge.alpha == max(ALPHAS)
+    assert ridge.alpha >= 300
+    assert np.std(ridge.predict(x)) < 0.3 * np.std(y)
     assert abs(ridge.bias - y.mean()) < 1e-9
 
 

@@ -2,7 +2,8 @@
 
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
-environment) generalises better and can rate any face; a logistic regression on the same
+environment; optionally beside FaceNet's, training/facenet.py) generalises better and can rate
+any face; a logistic regression on the same
 embeddings tells women from men better than the student. training.train learns from all three:
 the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of female
 mixed into the gender targets, and the embeddings themselves (distillation). The teacher sees
@@ -32,6 +33,7 @@ from training.datasets import (
     mebeauty_records,
     utkface_records,
 )
+from training.facenet import facenet_embeddings
 from training.peer_env import peer_python
 
 # --- settings (override any as --name=value) ---------------------------------------------
@@ -40,10 +42,12 @@ cache_dir = ".cache"
 peer_env = ".cache/peer-venv"
 processes = 2  # embedding workers
 label_review = "training/label_review.csv"  # the UTKFace labels the gender probe learns from
+facenet = 0  # FaceNet's embeddings beside dlib's (1), as train.py's --facenet_teacher=1
 # -------------------------------------------------------------------------------------------
 
 CROP_SIZE, MARGIN = 128, 0.25  # the teacher's crops, re-aligned by dlib into its 150 px chips
-ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0)
+FACENET_CROP_SIZE = 192  # FaceNet's 160 px chips are cut from crops a little larger
+ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 FOLDS = 5
 
 
@@ -155,11 +159,47 @@ def embeddings(
         return saved["embeddings"]
 
 
+def facenet_teacher_embeddings(records: list[Record], name: str, cache: Path) -> np.ndarray:
+    """(N, 512) FaceNet embeddings of each record's crop (NaN where no face was found),
+    computed once, then read from `cache`."""
+    crops_file = crop_cache_path(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", name)
+    stored = cache / "teacher" / f"{crops_file.stem}-facenet.npz"
+    if not stored.exists():
+        pixels, found = cached_crops(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", name)
+        result = np.full((len(records), 512), np.nan, np.float32)
+        result[found] = facenet_embeddings(pixels[found], MARGIN, cache)
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(stored, embeddings=result)
+    with np.load(stored) as saved:
+        return saved["embeddings"]
+
+
+def standardised(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each embedding dimension scaled to mean 0 and variance 1 over the faces of every
+    source (NaN rows, faces not found, stay NaN)."""
+    known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in x.values()])
+    centre, spread = known.mean(axis=0), known.std(axis=0)
+    return {source: (e - centre) / spread for source, e in x.items()}
+
+
 def teacher_embeddings(
-    records: dict[str, list[Record]], cache: Path, python: Path, workers: int = 2
+    records: dict[str, list[Record]],
+    cache: Path,
+    python: Path,
+    workers: int = 2,
+    facenet: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Every record's face-recognition embedding per source (see `embeddings`)."""
-    return {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
+    """Every record's face-recognition embedding per source (see `embeddings`); with
+    `facenet`, dlib's and FaceNet's side by side, each standardised."""
+    dlib = {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
+    if not facenet:
+        return dlib
+    both = {
+        name: (dlib[name], facenet_teacher_embeddings(recs, name, cache))
+        for name, recs in records.items()
+    }
+    parts = [standardised({name: pair[k] for name, pair in both.items()}) for k in (0, 1)]
+    return {name: np.hstack([parts[0][name], parts[1][name]]) for name in records}
 
 
 def teacher_ratings(
@@ -208,6 +248,7 @@ def main() -> None:
         Path(settings["cache_dir"]),
         peer_python(Path(settings["peer_env"])),
         settings["processes"],
+        facenet=bool(settings["facenet"]),
     )
     ratings, ridge = teacher_ratings(records, embedded)
     meb = records["mebeauty"]

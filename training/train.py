@@ -60,6 +60,7 @@ teacher = 1  # learn from the teacher too: beauty ratings, gender, embeddings (0
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
 gender_teacher = 0.5  # with the teacher: this share of a training face's gender target is the
 # teacher's probability of female (a logistic regression on its embeddings), the rest the label
+facenet_teacher = 0  # with the teacher: FaceNet's embeddings beside dlib's (training/facenet.py)
 peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -86,7 +87,12 @@ from training.imagenet_weights import (  # noqa: E402
 )
 from training.metrics import evaluate_predictions  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
-from training.teacher import gender_probe, teacher_embeddings, teacher_ratings  # noqa: E402
+from training.teacher import (  # noqa: E402
+    gender_probe,
+    standardised,
+    teacher_embeddings,
+    teacher_ratings,
+)
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 
 out = Path(out_dir)
@@ -120,7 +126,9 @@ embedded = {}  # embeddings, standardised
 NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
 teacher_x = {}
 if teacher:
-    teacher_x = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
+    teacher_x = teacher_embeddings(
+        records, Path(cache_dir), peer_python(Path(peer_env)), facenet=bool(facenet_teacher)
+    )
     ratings, ridge = teacher_ratings(records, teacher_x)
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
@@ -131,11 +139,9 @@ if teacher_x and gender_teacher:
     probe = gender_probe(records, teacher_x)
     female_taught = {s: probe.predict(e) for s, e in teacher_x.items()}
 if teacher_x and embedding_weight:
-    known = np.concatenate([e[np.isfinite(e).all(axis=1)] for e in teacher_x.values()])
-    centre, spread = known.mean(axis=0), known.std(axis=0)
     embedded = {
-        s: np.nan_to_num((e - centre) / spread, nan=NO_EMBEDDING).astype(np.float32)
-        for s, e in teacher_x.items()
+        s: np.nan_to_num(e, nan=NO_EMBEDDING).astype(np.float32)
+        for s, e in standardised(teacher_x).items()
     }
 
 
@@ -280,7 +286,8 @@ heads = {"female": female, "beauty": beauty, "age": age}
 losses = {"female": weighted_bce, "beauty": masked_mse, "age": masked_mse}
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "age": age_weight}
 if embedded:  # dropped at export, like the age head
-    heads["embedding"] = keras.layers.Dense(128, name="embedding")(features)
+    width = next(iter(embedded.values())).shape[1]
+    heads["embedding"] = keras.layers.Dense(width, name="embedding")(features)
     losses["embedding"], loss_weights["embedding"] = embedding_mse, embedding_weight
 model = keras.Model(backbone.input, heads)
 
