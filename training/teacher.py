@@ -3,12 +3,11 @@
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
 environment; optionally beside FaceNet's, training/facenet.py) generalises better and can rate
-any face; a logistic regression on the same
-embeddings tells women from men better than the student. training.train learns from all three:
-the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of female
-mixed into the gender targets, and the embeddings themselves (distillation). The teacher sees
-the crops of the engine's own detector and aligner, like the student; it is a training tool
-only and never ships.
+any face; a logistic regression on the same embeddings tells women from men better than the
+student. training.train learns from all three: the teacher's ratings of UTKFace's faces as
+extra beauty targets, its probabilities of female mixed into the gender targets, and the
+embeddings themselves (distillation). The teacher sees the crops of the engine's own detector
+and aligner, like the student; it is a training tool only and never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
 """
@@ -194,12 +193,9 @@ def teacher_embeddings(
     dlib = {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
     if not facenet:
         return dlib
-    both = {
-        name: (dlib[name], facenet_teacher_embeddings(recs, name, cache))
-        for name, recs in records.items()
-    }
-    parts = [standardised({name: pair[k] for name, pair in both.items()}) for k in (0, 1)]
-    return {name: np.hstack([parts[0][name], parts[1][name]]) for name in records}
+    facenet_x = {name: facenet_teacher_embeddings(r, name, cache) for name, r in records.items()}
+    dlib_z, facenet_z = standardised(dlib), standardised(facenet_x)
+    return {name: np.hstack([dlib_z[name], facenet_z[name]]) for name in records}
 
 
 def teacher_ratings(
