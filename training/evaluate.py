@@ -146,6 +146,7 @@ def pct(value: float | None) -> str:
 
 
 def women_in(m: dict) -> int:
+    """How many women a source's metrics counted."""
     return sum(m["women_by_ethnicity"].values())
 
 
@@ -162,6 +163,7 @@ def pooled_by_group(parts: tuple[dict, ...]) -> dict[str, tuple[float, int]]:
 
 
 def interval(share: float | None, n: int) -> str:
+    """A share's 95% Wilson interval over `n` faces, as percentages."""
     if share is None or not n:
         return "—"
     low, high = wilson_interval(share, n)
@@ -169,6 +171,7 @@ def interval(share: float | None, n: int) -> str:
 
 
 def spread(low_high: tuple[float, float]) -> str:
+    """An interval of a correlation or an error, to three decimals."""
     return f"{low_high[0]:.3f}–{low_high[1]:.3f}"
 
 
