@@ -2,12 +2,12 @@
 
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
-environment; optionally beside FaceNet's, training/facenet.py) generalises better and can rate
-any face; a logistic regression on the same embeddings tells women from men better than the
-student. training.train learns from all three: the teacher's ratings of UTKFace's faces as
-extra beauty targets, its probabilities of female mixed into the gender targets, and the
-embeddings themselves (distillation). The teacher sees the crops of the engine's own detector
-and aligner, like the student; it is a training tool only and never ships.
+environment) generalises better and can rate any face; a logistic regression on the same
+embeddings tells women from men better than the student. training.train learns from all three:
+the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of female
+mixed into the gender targets, and the embeddings themselves (distillation). The teacher sees
+the crops of the engine's own detector and aligner, like the student; it is a training tool
+only and never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
 """
@@ -41,7 +41,6 @@ cache_dir = ".cache"
 peer_env = ".cache/peer-venv"
 processes = 2  # embedding workers
 label_review = "training/label_review.csv"  # the UTKFace labels the gender probe learns from
-facenet = 0  # FaceNet's embeddings beside dlib's (1), as train.py's --facenet_teacher=1
 # -------------------------------------------------------------------------------------------
 
 CROP_SIZE, MARGIN = 128, 0.25  # the teacher's crops, re-aligned by dlib into its 150 px chips
@@ -101,10 +100,8 @@ def fit_gender_probe(x: np.ndarray, female: np.ndarray, penalty: float = 1.0) ->
     return GenderProbe(mean, w[:-1], float(w[-1]))
 
 
-def fit_ridge_cv(
-    x: np.ndarray, y: np.ndarray, seed: int = 0, alphas: tuple[float, ...] = ALPHAS
-) -> Ridge:
-    """The ridge regression whose penalty (one of `alphas`) has the lowest squared error in
+def fit_ridge_cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> Ridge:
+    """The ridge regression whose penalty (one of ALPHAS) has the lowest squared error in
     k-fold cross validation on these (training) faces."""
     folds = np.random.default_rng(seed).permutation(len(x)) % FOLDS
 
@@ -116,7 +113,7 @@ def fit_ridge_cv(
             errors.append(np.mean((ridge.predict(x[held]) - y[held]) ** 2))
         return float(np.mean(errors))
 
-    return fit_ridge(x, y, min(alphas, key=cv_error))
+    return fit_ridge(x, y, min(ALPHAS, key=cv_error))
 
 
 def embeddings(
@@ -160,7 +157,8 @@ def embeddings(
 
 def facenet_teacher_embeddings(records: list[Record], name: str, cache: Path) -> np.ndarray:
     """(N, 512) FaceNet embeddings of each record's crop (NaN where no face was found),
-    computed once, then read from `cache`."""
+    computed once, then read from `cache`: a second teacher's view, measured against dlib's
+    by training.feature_ceiling."""
     crops_file = crop_cache_path(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", name)
     stored = cache / "teacher" / f"{crops_file.stem}-facenet.npz"
     if not stored.exists():
@@ -182,20 +180,10 @@ def standardised(x: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def teacher_embeddings(
-    records: dict[str, list[Record]],
-    cache: Path,
-    python: Path,
-    workers: int = 2,
-    facenet: bool = False,
+    records: dict[str, list[Record]], cache: Path, python: Path, workers: int = 2
 ) -> dict[str, np.ndarray]:
-    """Every record's face-recognition embedding per source (see `embeddings`); with
-    `facenet`, dlib's and FaceNet's side by side, each standardised."""
-    dlib = {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
-    if not facenet:
-        return dlib
-    facenet_x = {name: facenet_teacher_embeddings(r, name, cache) for name, r in records.items()}
-    dlib_z, facenet_z = standardised(dlib), standardised(facenet_x)
-    return {name: np.hstack([dlib_z[name], facenet_z[name]]) for name in records}
+    """Every record's face-recognition embedding per source (see `embeddings`)."""
+    return {name: embeddings(recs, name, cache, python, workers) for name, recs in records.items()}
 
 
 def teacher_ratings(
@@ -244,7 +232,6 @@ def main() -> None:
         Path(settings["cache_dir"]),
         peer_python(Path(settings["peer_env"])),
         settings["processes"],
-        facenet=bool(settings["facenet"]),
     )
     ratings, ridge = teacher_ratings(records, embedded)
     meb = records["mebeauty"]

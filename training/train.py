@@ -60,7 +60,6 @@ teacher = 1  # learn from the teacher too: beauty ratings, gender, embeddings (0
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings (0: off)
 gender_teacher = 0.5  # with the teacher: this share of a training face's gender target is the
 # teacher's probability of female (a logistic regression on its embeddings), the rest the label
-facenet_teacher = 0  # with the teacher: FaceNet's embeddings beside dlib's (training/facenet.py)
 peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -126,9 +125,7 @@ embedded = {}  # embeddings, standardised
 NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
 teacher_x = {}
 if teacher:
-    teacher_x = teacher_embeddings(
-        records, Path(cache_dir), peer_python(Path(peer_env)), facenet=bool(facenet_teacher)
-    )
+    teacher_x = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
     ratings, ridge = teacher_ratings(records, teacher_x)
     taught = {"utkface": ratings["utkface"]}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
