@@ -75,12 +75,13 @@ def shipped_scores(records: list[Record], models: Path, cache: Path) -> np.ndarr
     )
 
 
-def one(x: np.ndarray) -> np.ndarray:
+def standardised_set(x: np.ndarray) -> np.ndarray:
     """One feature set standardised, so that one grid of penalties suits every set."""
     return standardised({"mebeauty": x})["mebeauty"]
 
 
 def readout(name: str, guess: np.ndarray, truth: np.ndarray) -> Readout:
+    """How well `guess` follows `truth`: Pearson correlation and mean absolute error."""
     pearson = float(np.corrcoef(guess, truth)[0, 1])
     return Readout(name, pearson, float(np.abs(guess - truth).mean()))
 
@@ -102,15 +103,16 @@ def main() -> None:
         "FaceNet": facenet_teacher_embeddings(records, "mebeauty", cache),
     }
     features["ImageNet MobileNetV2, 224 px"][found] = imagenet_features(crops[found], cache)
-    features["all three"] = np.hstack([one(x) for x in features.values()])
+    features["all three"] = np.hstack([standardised_set(x) for x in features.values()])
+    shipped = shipped_scores(records, Path(settings["models_dir"]), cache)
     usable = np.all([np.isfinite(x).all(axis=1) for x in features.values()], axis=0)
     train = np.array([r.split == "train" for r in records]) & usable
     women = np.array([r.split == "val" and r.female for r in records]) & usable
+    women &= np.isfinite(shipped)
     beauty = np.array([r.beauty for r in records])
-    shipped = shipped_scores(records, Path(settings["models_dir"]), cache)
     rows = [readout("shipped model", shipped[women], beauty[women])]
     for name, x in features.items():
-        x = one(x)
+        x = standardised_set(x)
         ridge = fit_ridge_cv(x[train], beauty[train])
         guess = ridge.predict(x[women])
         rows.append(readout(name, guess, beauty[women]))
