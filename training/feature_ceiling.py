@@ -23,15 +23,9 @@ import numpy as np
 from inference.face_model import FaceModel, ModelSpec
 from training.configurator import settings_of
 from training.datasets import Record, cached_crops, mebeauty_records
+from training.facenet import CROP_MARGIN, CROP_SIZE, cached_facenet_embeddings
 from training.peer_env import peer_python
-from training.teacher import (
-    FACENET_CROP_SIZE,
-    MARGIN,
-    embeddings,
-    facenet_teacher_embeddings,
-    fit_ridge_cv,
-    standardised,
-)
+from training.teacher import embeddings, fit_ridge_cv, standardised
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -90,7 +84,7 @@ def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     cache = Path(settings["cache_dir"])
     records = mebeauty_records(Path(settings["data_dir"]) / "mebeauty")
-    crops, found = cached_crops(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", "mebeauty")
+    crops, found = cached_crops(records, CROP_SIZE, CROP_MARGIN, cache / "crops", "mebeauty")
     features = {
         "dlib embeddings": embeddings(
             records,
@@ -100,7 +94,7 @@ def main() -> None:
             settings["processes"],
         ),
         "ImageNet MobileNetV2, 224 px": np.full((len(records), 1280), np.nan, np.float32),
-        "FaceNet": facenet_teacher_embeddings(records, "mebeauty", cache),
+        "FaceNet": cached_facenet_embeddings(records, "mebeauty", cache),
     }
     features["ImageNet MobileNetV2, 224 px"][found] = imagenet_features(crops[found], cache)
     features["all three"] = np.hstack([standardised_set(x) for x in features.values()])

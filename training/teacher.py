@@ -32,7 +32,6 @@ from training.datasets import (
     mebeauty_records,
     utkface_records,
 )
-from training.facenet import facenet_embeddings
 from training.peer_env import peer_python
 
 # --- settings (override any as --name=value) ---------------------------------------------
@@ -44,7 +43,6 @@ label_review = "training/label_review.csv"  # the UTKFace labels the gender prob
 # -------------------------------------------------------------------------------------------
 
 CROP_SIZE, MARGIN = 128, 0.25  # the teacher's crops, re-aligned by dlib into its 150 px chips
-FACENET_CROP_SIZE = 192  # FaceNet's 160 px chips are cut from crops a little larger
 ALPHAS = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 FOLDS = 5
 
@@ -149,22 +147,6 @@ def embeddings(
             for out in parts:
                 with np.load(out) as part:
                     result[part["rows"]] = part["embeddings"]
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(stored, embeddings=result)
-    with np.load(stored) as saved:
-        return saved["embeddings"]
-
-
-def facenet_teacher_embeddings(records: list[Record], name: str, cache: Path) -> np.ndarray:
-    """(N, 512) FaceNet embeddings of each record's crop (NaN where no face was found),
-    computed once, then read from `cache`: a second teacher's view, measured against dlib's
-    by training.feature_ceiling."""
-    crops_file = crop_cache_path(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", name)
-    stored = cache / "teacher" / f"{crops_file.stem}-facenet.npz"
-    if not stored.exists():
-        pixels, found = cached_crops(records, FACENET_CROP_SIZE, MARGIN, cache / "crops", name)
-        result = np.full((len(records), 512), np.nan, np.float32)
-        result[found] = facenet_embeddings(pixels[found], MARGIN, cache)
         stored.parent.mkdir(parents=True, exist_ok=True)
         np.savez(stored, embeddings=result)
     with np.load(stored) as saved:
