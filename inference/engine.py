@@ -108,6 +108,7 @@ class Engine:
                 model.predict(align(decoded.pixels, face, self.spec.input_size, self.spec.margin)),
                 self.spec.female_threshold,
                 self.spec.beautiful_threshold,
+                self.spec.child_age,
             )
             for face in faces
         )

@@ -1,4 +1,5 @@
-"""The gender-and-beauty model: one LiteRT call per aligned face, two outputs.
+"""The face model: one LiteRT call per aligned face; probability of a woman's face, beauty
+score and, where the model has one, estimated age.
 
 Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin,
 normalisation, whether to average each face with its mirror image) and holds the operating
@@ -31,6 +32,7 @@ class ModelSpec:
     mirror_average: bool
     female_threshold: float
     beautiful_threshold: float
+    child_age: float | None = None  # faces estimated younger are children's (None: no age)
 
     @classmethod
     def load(cls, models_dir: Path) -> ModelSpec:
@@ -46,6 +48,7 @@ class ModelSpec:
             mirror_average=bool(meta["input"].get("mirror_average", False)),
             female_threshold=float(meta["thresholds"]["female"]),
             beautiful_threshold=float(meta["thresholds"]["beautiful"]),
+            child_age=meta["thresholds"].get("child_age"),
         )
 
 
@@ -63,6 +66,7 @@ class FaceModel:
         self._interpreter.allocate_tensors()
         outputs = self._interpreter.get_signature_runner().get_output_details()
         self._female, self._beauty = outputs["female"]["index"], outputs["beauty"]["index"]
+        self._log_age = outputs["log_age"]["index"] if "log_age" in outputs else None
         self._mean = np.array(spec.mean, dtype=np.float32) * 255
         self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
 
@@ -83,4 +87,7 @@ class FaceModel:
         self._interpreter.invoke()
         female = float(self._interpreter.get_tensor(self._female).mean())
         beauty = float(self._interpreter.get_tensor(self._beauty).mean())
-        return Attributes(female_probability=female, beauty=min(10.0, max(1.0, beauty)))
+        age = None
+        if self._log_age is not None:
+            age = max(0.0, float(np.expm1(self._interpreter.get_tensor(self._log_age).mean())))
+        return Attributes(female_probability=female, beauty=min(10.0, max(1.0, beauty)), age=age)

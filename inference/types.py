@@ -14,6 +14,7 @@ class Outcome(StrEnum):
     OK = "ok"
     RATED = "rated"
     MALE = "male"
+    CHILD = "child"
     NO_FACE = "no_face"
     UNREADABLE = "unreadable"
     UNSUPPORTED = "unsupported"
@@ -69,17 +70,22 @@ class Attributes:
 
     female_probability: float
     beauty: float
+    age: float | None = None  # estimated years; None for a model without an age output
 
 
 @dataclass(frozen=True, slots=True)
 class RatedFace:
-    """A face with its attributes and the verdict derived from the operating thresholds."""
+    """A face with its attributes and the verdict derived from the operating thresholds.
+
+    A child's face (`child`) gets no gender and no verdict: Xinh rates grown-ups only."""
 
     face: Face
     female_probability: float
-    gender: str
+    gender: str | None
     beauty: float
     verdict: str | None
+    age: float | None = None
+    child: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,4 +94,5 @@ class Analysis:
 
     outcome: Outcome
     faces: tuple[RatedFace, ...] = ()
+    unrated_faces: int = 0  # faces found beyond the most rated in one photo (max_faces)
     pixels: np.ndarray | None = field(default=None, repr=False, compare=False)
