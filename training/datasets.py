@@ -1,7 +1,9 @@
-"""The training data's records (UTKFace, MEBeauty) and their aligned-crop cache.
+"""The training data's records (UTKFace, MEBeauty, FairFace, SCUT-FBP5500) and their
+aligned-crop cache.
 
 Crops are made by the engine's own detector and aligner, the same calls the bot makes, and
-cached per (size, margin) so a second run does not redo them.
+cached per (size, margin) so a second run does not redo them. UTKFace, FairFace and SCUT get a
+validation tenth by a stable hash of the file name; MEBeauty keeps the dataset's own split.
 """
 
 from __future__ import annotations
@@ -20,22 +22,39 @@ from inference.detector import FaceDetector
 from inference.model_files import detector_files
 
 ETHNICITIES_UTK = ("white", "black", "asian", "indian", "others")
+SOURCES = ("utkface", "mebeauty", "fairface", "scut")
+VAL_SHARE = 0.1
+OLDEST = 100.0  # the upper end of FairFace's "70+" group
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One labelled photo. `beauty` and `age` are NaN where the source has none."""
+    """One labelled photo. `age_low`..`age_high` bound the age in years (one value where it is
+    known exactly, NaN where the source says nothing); `beauty` is on MEBeauty's 1-10 scale
+    (NaN where the source has no rating)."""
 
     path: Path
-    source: str  # "utkface" or "mebeauty"
+    source: str  # one of SOURCES
     split: str  # "train" or "val"
     female: bool
     ethnicity: str
-    age: float = float("nan")
+    age_low: float = float("nan")
+    age_high: float = float("nan")
     beauty: float = float("nan")
 
+    @property
+    def age(self) -> float:
+        """The exact age where known (UTKFace), else NaN."""
+        return self.age_low if self.age_low == self.age_high else float("nan")
 
-def utkface_records(root: Path, val_share: float = 0.1) -> list[Record]:
+
+def stable_split(name: str, val_share: float = VAL_SHARE) -> str:
+    """ "val" for about `val_share` of names, chosen by a hash of the name: the same every run."""
+    bucket = int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "val" if bucket < val_share else "train"
+
+
+def utkface_records(root: Path, val_share: float = VAL_SHARE) -> list[Record]:
     """UTKFace crops labelled from their file names; a stable hash of the name picks val."""
     records = []
     for path in sorted(root.glob("*.jpg")):
@@ -45,15 +64,15 @@ def utkface_records(root: Path, val_share: float = 0.1) -> list[Record]:
         age, gender, race = (int(f) for f in fields[:3])
         if gender not in (0, 1) or not 0 <= race < len(ETHNICITIES_UTK):
             continue
-        bucket = int(hashlib.sha1(path.name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
         records.append(
             Record(
                 path=path,
                 source="utkface",
-                split="val" if bucket < val_share else "train",
+                split=stable_split(path.name, val_share),
                 female=gender == 1,
                 ethnicity=ETHNICITIES_UTK[race],
-                age=float(age),
+                age_low=float(age),
+                age_high=float(age),
             )
         )
     return records
@@ -74,6 +93,94 @@ def mebeauty_records(root: Path) -> list[Record]:
         )
         for row in rows
     ]
+
+
+def age_group_bounds(group: str) -> tuple[float, float]:
+    """FairFace's age group ("3-9", "70+") as years from its first birthday to its last."""
+    low, _, high = group.partition("-")
+    if low.endswith("+"):
+        return float(low[:-1]), OLDEST
+    return float(low), float(high) + 1
+
+
+def fairface_records(root: Path, val_share: float = VAL_SHARE) -> list[Record]:
+    """FairFace's everyday faces: gender, race and age group; a stable hash picks val."""
+    with open(root / "labels.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    records = []
+    for row in rows:
+        low, high = age_group_bounds(row["age"])
+        records.append(
+            Record(
+                path=root / row["image"],
+                source="fairface",
+                split=stable_split(row["image"], val_share),
+                female=row["gender"] == "female",
+                ethnicity=row["race"],
+                age_low=low,
+                age_high=high,
+            )
+        )
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class BeautyScale:
+    """A linear map of SCUT-FBP5500's 1-5 ratings onto MEBeauty's 1-10 scale: `offset` +
+    `slope` x rating, so that SCUT's training faces get MEBeauty's training mean and spread."""
+
+    offset: float
+    slope: float
+
+    def __call__(self, rating: float) -> float:
+        return self.offset + self.slope * rating
+
+    @classmethod
+    def fit(cls, scut: list[float], mebeauty: list[float]) -> BeautyScale:
+        """Match the mean and standard deviation of the two sets' training ratings."""
+        slope = float(np.std(mebeauty) / np.std(scut))
+        return cls(offset=float(np.mean(mebeauty) - slope * np.mean(scut)), slope=slope)
+
+
+def scut_records(
+    root: Path, mebeauty: list[Record], val_share: float = VAL_SHARE
+) -> tuple[list[Record], BeautyScale]:
+    """SCUT-FBP5500's portraits with their ratings on MEBeauty's scale (see BeautyScale), 15
+    to 60 years old as the dataset says; a stable hash picks val. Also returns the scale."""
+    with open(root / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    splits = [stable_split(row["image"], val_share) for row in rows]
+    scale = BeautyScale.fit(
+        [float(row["score"]) for row, split in zip(rows, splits, strict=True) if split == "train"],
+        [r.beauty for r in mebeauty if r.split == "train"],
+    )
+    records = [
+        Record(
+            path=root / row["image"],
+            source="scut",
+            split=split,
+            female=row["gender"] == "female",
+            ethnicity=row["ethnicity"],
+            age_low=15.0,
+            age_high=61.0,
+            beauty=scale(float(row["score"])),
+        )
+        for row, split in zip(rows, splits, strict=True)
+    ]
+    return records, scale
+
+
+def all_records(data: Path) -> tuple[dict[str, list[Record]], BeautyScale]:
+    """Every source's records, by source name, and SCUT's beauty scale."""
+    mebeauty = mebeauty_records(data / "mebeauty")
+    scut, scale = scut_records(data / "scut", mebeauty)
+    records = {
+        "utkface": utkface_records(data / "utkface"),
+        "mebeauty": mebeauty,
+        "fairface": fairface_records(data / "fairface"),
+        "scut": scut,
+    }
+    return records, scale
 
 
 def load_label_review(path: Path, flagged: bool = True) -> dict[str, bool | None]:

@@ -1,4 +1,4 @@
-"""Validation metrics for the face model, overall and per gender and ethnicity."""
+"""Validation metrics for the face model, overall and per gender, ethnicity and age group."""
 
 from __future__ import annotations
 
@@ -11,13 +11,54 @@ from training.datasets import Record
 Z_95 = 1.959964  # the standard normal's 97.5% quantile: two-sided 95% intervals
 BOOTSTRAP_SAMPLES = 2000
 
-# UTKFace and MEBeauty name ethnicities differently; reports pool them under one name.
-ETHNICITY_GROUP = {"white": "white", "caucasian": "white"}
+# The sources name ethnicities differently; reports pool them under one name.
+ETHNICITY_GROUP = {
+    "caucasian": "white",
+    "latino_hispanic": "hispanic",
+    "middle_eastern": "mideastern",
+}
+AGE_GROUPS = ("0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+")
+CHILD_BELOW = 13.0  # Xinh rates no one younger
+ADULT_FROM = 20.0  # "adults" in the age targets: everyone whose age is known to be 20 or more
 
 
 def ethnicity_group(record: Record) -> str:
-    """The ethnicity name shared across both datasets."""
+    """The ethnicity name shared across the datasets."""
     return ETHNICITY_GROUP.get(record.ethnicity, record.ethnicity)
+
+
+def age_group(record: Record) -> str:
+    """FairFace's age group of a face whose age (or age group) is known, else "unknown"."""
+    if record.age_low != record.age_low:
+        return "unknown"
+    for group in reversed(AGE_GROUPS):
+        if record.age_low >= float(group.rstrip("+").split("-")[0]):
+            return group if record.age_high <= _group_end(group) else "unknown"
+    return "unknown"
+
+
+def _group_end(group: str) -> float:
+    return float("inf") if group.endswith("+") else float(group.split("-")[1]) + 1
+
+
+def is_child(record: Record) -> bool:
+    """Known to be under 13."""
+    return record.age_high <= CHILD_BELOW
+
+
+def is_young_child(record: Record) -> bool:
+    """Known to be under 10 (the children the age target counts)."""
+    return record.age_high <= 10
+
+
+def is_adult(record: Record) -> bool:
+    """Known to be 20 or older."""
+    return record.age_low >= ADULT_FROM
+
+
+def may_be_rated(record: Record) -> bool:
+    """Not known to be under 13 or in FairFace's 10-19 group: the faces gender bounds cover."""
+    return not record.age_low < CHILD_BELOW
 
 
 def women_called_men(p_female: np.ndarray, female: np.ndarray, threshold: float) -> float:
@@ -52,12 +93,39 @@ def mae_interval(errors: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def child_metrics(age: np.ndarray, records: Sequence[Record], child_age: float) -> dict:
+    """Shares answered as children (estimated age under `child_age`): of children under 10,
+    and of adults 20 and older; and the age error where the age is known exactly."""
+    child = age < child_age
+    young = np.array([is_young_child(r) for r in records])
+    adult = np.array([is_adult(r) for r in records])
+    exact = np.array([r.age for r in records])
+    known = np.isfinite(exact)
+    return {
+        "children_answered_as_children": float(np.mean(child[young])) if young.any() else None,
+        "children": int(young.sum()),
+        "adults_answered_as_children": float(np.mean(child[adult])) if adult.any() else None,
+        "adults": int(adult.sum()),
+        "age_mae_years": float(np.mean(np.abs(age[known] - exact[known]))) if known.any() else None,
+    }
+
+
 def evaluate_predictions(
-    outputs: dict[str, np.ndarray], records: Sequence[Record], threshold: float
+    outputs: dict[str, np.ndarray],
+    records: Sequence[Record],
+    threshold: float,
+    child_age: float | None = None,
 ) -> dict:
-    """Gender accuracy and error rates at `threshold`, per-ethnicity women-called-men, and
-    beauty correlation/MAE/RMSE (women, and everyone) where ratings exist, with 95% intervals
-    for the correlation and the MAE."""
+    """Gender accuracy and error rates at `threshold` (on faces that may be rated, see
+    `may_be_rated`), women-called-men per ethnicity and age group, children answered as
+    children at `child_age` (with an "age" output), and beauty correlation/MAE/RMSE (women,
+    and everyone) where ratings exist, with 95% intervals for the correlation and the MAE."""
+    rated = np.array([may_be_rated(r) for r in records], dtype=bool)
+    extra = {}
+    if child_age is not None and "age" in outputs:
+        extra = child_metrics(np.asarray(outputs["age"], np.float64), records, child_age)
+    outputs = {k: np.asarray(v)[rated] for k, v in outputs.items()}
+    records = [r for r, keep in zip(records, rated, strict=True) if keep]
     p = np.asarray(outputs["female"], dtype=np.float64)
     female = np.array([r.female for r in records])
     groups = np.array([ethnicity_group(r) for r in records])
@@ -72,6 +140,8 @@ def evaluate_predictions(
             for g in sorted(set(groups))
         },
         "women_by_ethnicity": {g: int(np.sum(female & (groups == g))) for g in sorted(set(groups))},
+        **_by_age_group(p, female, records, threshold),
+        **extra,
     }
     truth = np.array([r.beauty for r in records], dtype=np.float64)
     if np.isfinite(truth).any():
@@ -87,3 +157,19 @@ def evaluate_predictions(
                 "rmse": float(np.sqrt(np.mean((t - b) ** 2))),
             }
     return result
+
+
+def _by_age_group(
+    p: np.ndarray, female: np.ndarray, records: Sequence[Record], threshold: float
+) -> dict:
+    """Women called men per age group, where ages are known."""
+    ages = np.array([age_group(r) for r in records])
+    groups = [g for g in AGE_GROUPS if (female & (ages == g)).any()]
+    if not groups:
+        return {}
+    return {
+        "women_called_men_by_age": {
+            g: women_called_men(p[ages == g], female[ages == g], threshold) for g in groups
+        },
+        "women_by_age": {g: int(np.sum(female & (ages == g))) for g in groups},
+    }

@@ -3,7 +3,7 @@
 For when the threshold rule (training/thresholds.py), the label review or the mirror pass
 changes and the weights do not: the same choice training.train makes after exporting, here
 made with the exported LiteRT model (it matches Keras to 1e-5) on the same cached validation
-crops.
+crops of all four sources.
 
     python -m training.retune                 # models/xinh-face.json, the settings below
 """
@@ -19,13 +19,7 @@ import numpy as np
 
 from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
 from training.configurator import settings_of
-from training.datasets import (
-    apply_review,
-    cached_crops,
-    load_label_review,
-    mebeauty_records,
-    utkface_records,
-)
+from training.datasets import all_records, apply_review, cached_crops, load_label_review
 from training.metrics import evaluate_predictions
 from training.thresholds import beautiful_cut, choose_thresholds
 
@@ -35,7 +29,7 @@ models_dir = "models"
 cache_dir = ".cache"
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 version = ""  # the model's new version ("" keeps it)
-mirror_average = -1  # 1: also run each face mirrored and average the two; 0: do not; -1: keep
+mirror_average = "keep"  # true: also run each face mirrored and average the two; false: do not
 # -------------------------------------------------------------------------------------------
 
 
@@ -43,21 +37,14 @@ def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     data, models = Path(settings["data_dir"]), Path(settings["models_dir"])
     spec = ModelSpec.load(models)
-    if settings["mirror_average"] >= 0:
-        spec = replace(spec, mirror_average=bool(settings["mirror_average"]))
+    if settings["mirror_average"] != "keep":
+        spec = replace(spec, mirror_average=settings["mirror_average"].lower() == "true")
     model = FaceModel(spec)
-    records = {
-        "utkface": utkface_records(data / "utkface"),
-        "mebeauty": mebeauty_records(data / "mebeauty"),
-    }
+    records, _ = all_records(data)
     val = {}
     for source, recs in records.items():
         crops, found = cached_crops(
-            recs,
-            model.spec.input_size,
-            model.spec.margin,
-            Path(settings["cache_dir"]) / "crops",
-            source,
+            recs, spec.input_size, spec.margin, Path(settings["cache_dir"]) / "crops", source
         )
         if source == "utkface" and settings["label_review"]:
             recs = apply_review(recs, load_label_review(Path(settings["label_review"])))
@@ -66,19 +53,21 @@ def main() -> None:
         outputs = {
             "female": np.array([a.female_probability for a in answers]),
             "beauty": np.array([a.beauty for a in answers]),
+            "age": np.array([np.nan if a.age is None else a.age for a in answers]),
         }
         val[source] = (outputs, [recs[i] for i in rows])
     thresholds = choose_thresholds(
         np.concatenate([outputs["female"] for outputs, _ in val.values()]),
         [r for _, recs in val.values() for r in recs],
-        beautiful_cut(records["mebeauty"]),
+        beautiful_cut([r for s in ("mebeauty", "scut") for r in records[s]]),
+        np.concatenate([outputs["age"] for outputs, _ in val.values()]),
     )
     path = models / METADATA_FILE
     metadata = json.loads(path.read_text())
     metadata["input"]["mirror_average"] = spec.mirror_average
     metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
-        source: evaluate_predictions(outputs, recs, thresholds.female)
+        source: evaluate_predictions(outputs, recs, thresholds.female, thresholds.child_age)
         for source, (outputs, recs) in val.items()
     }
     metadata["version"] = settings["version"] or metadata["version"]

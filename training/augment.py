@@ -1,0 +1,61 @@
+"""Input normalisation and training augmentation of aligned uint8 crops, in TensorFlow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from training.imagenet_weights import IMAGENET_MEAN, IMAGENET_STD
+
+
+@dataclass(frozen=True, slots=True)
+class Augmentation:
+    """Mirror, small shifts and zoom, light and colour jitter, and random erasing with
+    probability `erase_prob` (hides hair, clothes or features, so no one cue is relied on);
+    the crops stay aligned."""
+
+    input_size: int
+    erase_prob: float = 0.5
+
+    def __call__(self, pixels: tf.Tensor) -> tf.Tensor:
+        """One augmented, normalised crop from a uint8 crop."""
+        size = self.input_size
+        image = tf.image.random_flip_left_right(pixels)
+        pad = size // 12
+        image = tf.image.resize_with_crop_or_pad(image, size + 2 * pad, size + 2 * pad)
+        side = tf.random.uniform([], size, size + 2 * pad + 1, dtype=tf.int32)
+        image = tf.image.random_crop(image, [side, side, 3])
+        image = tf.image.resize(image, [size, size])
+        image = tf.image.random_brightness(image, 20)
+        image = tf.image.random_contrast(image, 0.8, 1.2)
+        image = tf.image.random_saturation(image, 0.8, 1.2)
+        if self.erase_prob > 0:
+            image = tf.cond(
+                tf.random.uniform([]) < self.erase_prob, lambda: self.erase(image), lambda: image
+            )
+        return normalise(tf.clip_by_value(image, 0, 255))
+
+    def erase(self, image: tf.Tensor) -> tf.Tensor:
+        """Grey out one random rectangle (2-20% of the crop)."""
+        size = self.input_size
+        area = tf.random.uniform([], 0.02, 0.2) * size**2
+        aspect = tf.exp(tf.random.uniform([], np.log(0.3), np.log(3.3)))
+        h = tf.cast(tf.minimum(tf.sqrt(area * aspect), size), tf.int32)
+        w = tf.cast(tf.minimum(tf.sqrt(area / aspect), size), tf.int32)
+        top = tf.random.uniform([], 0, size - h + 1, dtype=tf.int32)
+        left = tf.random.uniform([], 0, size - w + 1, dtype=tf.int32)
+        rows, cols = tf.range(size)[:, None], tf.range(size)[None, :]
+        inside = (rows >= top) & (rows < top + h) & (cols >= left) & (cols < left + w)
+        return tf.where(inside[..., None], _mean_pixel(), image)
+
+
+def _mean_pixel() -> tf.Tensor:
+    return tf.constant(np.array(IMAGENET_MEAN, np.float32) * 255)
+
+
+def normalise(pixels) -> tf.Tensor:
+    """uint8 (or float 0-255) RGB to the network's input: ImageNet mean and spread."""
+    inv_std = tf.constant(1 / (np.array(IMAGENET_STD, np.float32) * 255))
+    return (tf.cast(pixels, tf.float32) - _mean_pixel()) * inv_std

@@ -1,0 +1,59 @@
+"""The face model's network: a MobileNetV2 backbone (ImageNet start) and its heads.
+
+Shipped heads: `female` (probability the face is a woman's), `beauty` (rating on MEBeauty's
+1-10 scale) and `log_age` (log(1 + years)). An optional `embedding` head learns a teacher's
+face embeddings and is dropped at export, as `served` shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from training.imagenet_weights import mobilenet_v2_imagenet
+
+SHIPPED_OUTPUTS = ("female", "beauty", "log_age")
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """The network's shape: input side, dropout before the heads, the beauty head's starting
+    bias (the mean rating) and the teacher embedding's width (0: no embedding head)."""
+
+    input_size: int = 112
+    dropout: float = 0.2
+    mean_beauty: float = 6.0
+    mean_log_age: float = 3.3
+    embedding_width: int = 0
+    seed: int = 1337
+
+
+def build_network(spec: NetworkSpec, weights_cache: Path) -> tuple[keras.Model, keras.Model]:
+    """The whole network (a dict of named outputs) and its backbone (to freeze or thaw)."""
+    backbone = mobilenet_v2_imagenet(
+        (spec.input_size, spec.input_size, 3), include_top=False, cache_dir=weights_cache
+    )
+    features = keras.layers.GlobalAveragePooling2D()(backbone.output)
+    features = keras.layers.Dropout(spec.dropout, seed=spec.seed)(features)
+    heads = {
+        "female": keras.layers.Dense(1, activation="sigmoid", name="female")(features),
+        "beauty": keras.layers.Dense(
+            1, name="beauty", bias_initializer=keras.initializers.Constant(spec.mean_beauty)
+        )(features),
+        "log_age": keras.layers.Dense(
+            1, name="log_age", bias_initializer=keras.initializers.Constant(spec.mean_log_age)
+        )(features),
+    }
+    if spec.embedding_width:
+        heads["embedding"] = keras.layers.Dense(spec.embedding_width, name="embedding")(features)
+    return keras.Model(backbone.input, heads), backbone
+
+
+def served(network: keras.Model, input_size: int) -> keras.Model:
+    """What ships: the network with only its shipped outputs. It shares the network's layers,
+    so it always reflects the latest weights."""
+    image = keras.Input((input_size, input_size, 3), name="image")
+    outputs = network(image)
+    return keras.Model(image, {name: outputs[name] for name in SHIPPED_OUTPUTS})
