@@ -13,11 +13,17 @@ from typing import Protocol
 
 
 class ChatSettingsStore(Protocol):
-    """Where each chat's language choice lives."""
+    """Where each chat's language choice lives.
+
+    `get_language` never raises for an unreachable store (it answers None); `set_language`
+    may (`bots.redis_store.StoreUnavailable`); `healthy` feeds /healthz.
+    """
 
     async def get_language(self, chat_key: str) -> str | None: ...
 
     async def set_language(self, chat_key: str, language: str) -> None: ...
+
+    async def healthy(self) -> bool: ...
 
     async def close(self) -> None: ...
 
@@ -49,6 +55,10 @@ class SqliteStore:
                 (chat_key, language),
             )
             self._db.commit()
+
+    async def healthy(self) -> bool:
+        """A local file: always reachable."""
+        return True
 
     async def close(self) -> None:
         self._db.close()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bots.ratelimit import RateLimiter
+from bots.ratelimit import LocalRateLimiter
 from bots.replies import Reply, compose
 from inference.annotate import annotate, encode_jpeg
 from inference.engine import Engine
@@ -81,7 +81,7 @@ class _Demo:
         self.engine = engine
         self.catalog = catalog
         self.limits = settings.engine_options().limits
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = LocalRateLimiter(settings.rate_limit_per_minute)
         self.template = string.Template((STATIC / "page.html").read_text(encoding="utf-8"))
 
     def language(self, request: web.Request) -> str:
@@ -116,7 +116,7 @@ class _Demo:
     async def rate(self, request: web.Request) -> web.Response:
         """Rate one photo: limits first (rate, size, type), then the engine, then the reply."""
         language = self.language(request)
-        if not self.limiter.allow(request.remote or "unknown"):
+        if not await self.limiter.allow(request.remote or "unknown"):
             text = self.catalog.text(language, "errors.rate_limited", limit=self.limiter.limit)
             return _answer("rate_limited", text, status=429)
         if (request.content_length or 0) > self.limits.max_bytes:

@@ -32,7 +32,7 @@ from discord import app_commands
 from bots.discord_commands import CatalogTranslator, add_commands
 from bots.discord_photos import ImageSource, download, first_image, verdict_message
 from bots.observability import HealthServer, Metrics, serve_health
-from bots.ratelimit import RateLimiter
+from bots.ratelimit import open_rate_limiter
 from bots.replies import compose
 from inference.engine import Engine
 from inference.types import Analysis, Outcome
@@ -84,7 +84,7 @@ class XinhClient(discord.AutoShardedClient):
         self.catalog = catalog
         self.metrics = metrics
         self.limits = settings.engine_options().limits
-        self.limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.limiter = open_rate_limiter(settings, PLATFORM)
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self.command_failed)
         self.accepting = True
@@ -100,7 +100,11 @@ class XinhClient(discord.AutoShardedClient):
         )
         if self.settings.health_port:
             self.health = await serve_health(
-                self.metrics, self.serving, self.settings.health_host, self.settings.health_port
+                self.metrics,
+                self.serving,
+                self.settings.health_host,
+                self.settings.health_port,
+                {"rate limit store": self.limiter.healthy},
             )
         await asyncio.to_thread(self.engine.warm_up)
         self._warm = True
@@ -133,6 +137,7 @@ class XinhClient(discord.AutoShardedClient):
         if self.health is not None:
             await self.health.close()
             self.health = None
+        await self.limiter.close()
 
     @contextlib.contextmanager
     def _in_flight(self) -> Iterator[None]:
@@ -144,7 +149,9 @@ class XinhClient(discord.AutoShardedClient):
         finally:
             self._work.discard(task)
 
-    def _refusal(self, user_id: int, source: ImageSource | None, language: str) -> Refusal | None:
+    async def _refusal(
+        self, user_id: int, source: ImageSource | None, language: str
+    ) -> Refusal | None:
         """Why a photo is turned away before anything is downloaded, or None to go ahead."""
         if not self.accepting:
             return Refusal(Outcome.BUSY, self.catalog.text(language, "errors.busy"))
@@ -153,7 +160,7 @@ class XinhClient(discord.AutoShardedClient):
         if source.size is not None and source.size > self.limits.max_bytes:
             reply = compose(Analysis(Outcome.TOO_LARGE), language, self.catalog, self.limits)
             return Refusal(Outcome.TOO_LARGE, reply.text)
-        if not self.limiter.allow(user_id):
+        if not await self.limiter.allow(user_id):
             text = self.catalog.text(
                 language, "errors.rate_limited", limit=self.settings.rate_limit_per_minute
             )
@@ -177,7 +184,7 @@ class XinhClient(discord.AutoShardedClient):
         """Rate a photo for a command: refusals at once and ephemeral, else defer, then answer."""
         started = time.monotonic()
         language = negotiate(str(interaction.locale))
-        refusal = self._refusal(interaction.user.id, source, language)
+        refusal = await self._refusal(interaction.user.id, source, language)
         if refusal is not None:
             await interaction.response.send_message(refusal.text, ephemeral=True)
             self._count(refusal.outcome, started)
@@ -204,7 +211,7 @@ class XinhClient(discord.AutoShardedClient):
         if source is None and isinstance(referenced, discord.Message):
             source = first_image(referenced)
         language = _language_of(message)
-        refusal = self._refusal(message.author.id, source, language)
+        refusal = await self._refusal(message.author.id, source, language)
         if refusal is not None:
             await message.reply(refusal.text, mention_author=False)
             self._count(refusal.outcome, started)

@@ -1,12 +1,15 @@
 """Health and Prometheus metrics for the bots: `/healthz` and `/metrics` on a small HTTP port.
 
 Each process makes one `Metrics` (its own registry, so tests can make many) and passes it to
-its front end; `serve_health` exposes it next to a readiness check.
+its front end; `serve_health` exposes it next to a readiness check and the checks of what the
+process depends on (the shared store). A failing dependency makes /healthz say "degraded" with
+HTTP 200, not 503: the bot still answers (in each user's own language, counting limits
+locally), and a shared Redis going down must not take every replica out of rotation at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -80,13 +83,22 @@ class HealthServer:
         await self.runner.cleanup()
 
 
-def health_app(metrics: Metrics, ready: Callable[[], bool]) -> web.Application:
-    """The aiohttp app: /healthz says 200 "ok" when ready, else 503; /metrics for Prometheus."""
+Check = Callable[[], Awaitable[bool]]
+
+
+def health_app(
+    metrics: Metrics, ready: Callable[[], bool], checks: Mapping[str, Check] | None = None
+) -> web.Application:
+    """The aiohttp app: /healthz says 503 "starting" until ready, then 200 "ok", or 200
+    "degraded: <names>" while some of `checks` fail; /metrics for Prometheus."""
 
     async def healthz(_: web.Request) -> web.Response:
-        if ready():
-            return web.Response(text="ok\n")
-        return web.Response(status=503, text="starting\n")
+        if not ready():
+            return web.Response(status=503, text="starting\n")
+        failing = [name for name, check in (checks or {}).items() if not await check()]
+        if failing:
+            return web.Response(text=f"degraded: {', '.join(failing)}\n")
+        return web.Response(text="ok\n")
 
     async def metrics_endpoint(_: web.Request) -> web.Response:
         return web.Response(
@@ -100,10 +112,14 @@ def health_app(metrics: Metrics, ready: Callable[[], bool]) -> web.Application:
 
 
 async def serve_health(
-    metrics: Metrics, ready: Callable[[], bool], host: str, port: int
+    metrics: Metrics,
+    ready: Callable[[], bool],
+    host: str,
+    port: int,
+    checks: Mapping[str, Check] | None = None,
 ) -> HealthServer:
     """Start the health server on host:port (port 0 picks a free one)."""
-    runner = web.AppRunner(health_app(metrics, ready), access_log=None)
+    runner = web.AppRunner(health_app(metrics, ready, checks), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

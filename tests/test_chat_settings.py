@@ -5,10 +5,6 @@ The Redis tests run a real `redis-server` on a free 127.0.0.1 port, without pers
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,46 +13,18 @@ import redis
 
 from bots.chat_settings import SqliteStore, open_store
 from bots.redis_store import KEY_PREFIX, RedisStore
-
-START_TIMEOUT_S = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.redis_process import RedisProcess
 
 
 @pytest.fixture(scope="module")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway redis-server; yields its URL once it answers PING."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    options = f"--port {port} --bind 127.0.0.1 --appendonly no".split()
-    server = subprocess.Popen(
-        [binary, *options, "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-    deadline = time.monotonic() + START_TIMEOUT_S
+    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+    server.start()
     try:
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"redis-server did not start on port {port}")
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        client.close()
-        server.terminate()
-        server.wait(timeout=START_TIMEOUT_S)
+        server.stop()
 
 
 @pytest.fixture
