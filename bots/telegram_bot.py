@@ -36,7 +36,7 @@ from telegram.ext import (
 
 from bots.chat_settings import ChatSettingsStore, open_store
 from bots.observability import Metrics, serve_health
-from bots.ratelimit import RateLimiter
+from bots.ratelimit import RateLimiter, open_rate_limiter
 from bots.replies import greeting
 from bots.telegram_config import check_token, webhook_config
 from bots.telegram_photos import (
@@ -142,7 +142,11 @@ async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log and count the failure (exception class and update id only), then tell the user."""
+    """Log and count the failure (exception class and update id only), then tell the user.
+
+    The reply is in the user's own Telegram language: the settings store is not asked again,
+    since it may be what failed.
+    """
     state = bot_state(context)
     kind = type(context.error).__name__
     state.metrics.error(PLATFORM, kind)
@@ -152,10 +156,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     logger.error("update %s failed: %s", update.update_id, kind)
     if update.effective_message is None:
         return
+    user = update.effective_user
+    language = state.catalog.negotiate(user.language_code if user else None)
     try:
-        await update.effective_message.reply_text(
-            state.catalog.text(await state.language(update), "errors.failed")
-        )
+        await update.effective_message.reply_text(state.catalog.text(language, "errors.failed"))
     except TelegramError as exc:
         logger.warning("update %s: could not say so: %s", update.update_id, type(exc).__name__)
 
@@ -167,13 +171,16 @@ def build_application(
     store: ChatSettingsStore,
     metrics: Metrics,
     rate_limiter: BaseRateLimiter | None = None,
+    photo_limiter: RateLimiter | None = None,
 ) -> Application:
     """The bot, wired to the engine, the words, the chat settings store and the metrics.
 
     At most as many updates run at once as the engine holds photos (workers plus queue), so
     the photos held in memory stay bounded; later updates wait their turn. Outgoing requests
     keep Telegram's flood limits and honour 429 `retry_after` (AIORateLimiter) unless
-    `rate_limiter` says otherwise. The Application closes `store` at shutdown.
+    `rate_limiter` says otherwise. Photos per user are limited by `photo_limiter`, by default
+    the one the settings ask for (shared through Redis with `XINH_STORE_URL`). The Application
+    closes `store` and the photo limiter at shutdown.
     """
     application = (
         Application.builder()
@@ -186,7 +193,7 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+    limiter = photo_limiter or open_rate_limiter(settings, PLATFORM)
     application.bot_data[STATE_KEY] = BotState(settings, engine, catalog, store, metrics, limiter)
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
@@ -221,6 +228,7 @@ async def _post_init(application: Application) -> None:
             lambda: is_ready(application),
             state.settings.health_host,
             state.settings.health_port,
+            {"chat settings store": state.store.healthy, "rate limit store": state.limiter.healthy},
         )
     for language in state.catalog.languages:
         commands = [
@@ -234,11 +242,12 @@ async def _post_init(application: Application) -> None:
 
 
 async def _post_shutdown(application: Application) -> None:
-    """Close what the bot opened: the health server and the settings store."""
+    """Close what the bot opened: the health server, the settings store and the photo limiter."""
     state = bot_state(application)
     if state.health is not None:
         await state.health.close()
     await state.store.close()
+    await state.limiter.close()
 
 
 def finish_photos_within(application: Application, seconds: float) -> None:

@@ -122,7 +122,7 @@ async def rate(
     started = time.monotonic()
     language = await state.language(update)
     user = update.effective_user
-    if not state.limiter.allow(user.id if user else photo.chat_id):
+    if not await state.limiter.allow(user.id if user else photo.chat_id):
         text = state.catalog.text(language, "errors.rate_limited", limit=state.limiter.limit)
         await photo.reply_text(text, do_quote=True)
         state.metrics.photo(PLATFORM, "rate_limited", time.monotonic() - started)
