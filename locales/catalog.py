@@ -44,7 +44,23 @@ class Catalog:
 
     @property
     def languages(self) -> tuple[str, ...]:
-        return tuple(self.strings)
+        """Every language with a file in the folder, English first when there."""
+        return tuple(sorted(self.strings, key=lambda code: (code != DEFAULT_LANGUAGE, code)))
+
+    def negotiate(self, *candidates: str | None) -> str:
+        """The first candidate language tag (e.g. "vi", "en-US", "vi_VN") the catalogue holds,
+        else English."""
+        for tag in candidates:
+            if tag:
+                base = tag.replace("_", "-").split("-")[0].lower()
+                if base in self.strings:
+                    return base
+        return DEFAULT_LANGUAGE
+
+    def has(self, language: str, key: str) -> bool:
+        """Whether `key` exists (in `language`, or English for an unknown language)."""
+        table = self.strings.get(language) or self.strings[DEFAULT_LANGUAGE]
+        return key in table
 
     def variants(self, language: str, key: str) -> tuple[str, ...]:
         """All variants of a key, falling back to English for an unknown language."""
@@ -58,13 +74,3 @@ class Catalog:
         options = self.variants(language, key)
         chosen = options[0] if len(options) == 1 else (rng or random).choice(options)
         return chosen.format(**values) if values else chosen
-
-
-def negotiate(*candidates: str | None, available: tuple[str, ...] = ("en", "vi")) -> str:
-    """The first candidate language tag (e.g. "vi", "en-US", "vi_VN") that Xinh speaks."""
-    for tag in candidates:
-        if tag:
-            base = tag.replace("_", "-").split("-")[0].lower()
-            if base in available:
-                return base
-    return DEFAULT_LANGUAGE

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 
-from locales import Catalog, negotiate
+import locales
+from locales import Catalog
 
 CATALOG = Catalog.load()
 
@@ -54,7 +56,20 @@ def test_the_original_pages_words_are_kept() -> None:
     ],
 )
 def test_negotiate(tags, expected) -> None:
-    assert negotiate(*tags) == expected
+    assert CATALOG.negotiate(*tags) == expected
+
+
+def test_languages_are_the_files_in_the_folder(tmp_path) -> None:
+    """A new locale file is a new language everywhere: negotiation included."""
+    for path in Path(locales.__file__).parent.glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "fr.toml").write_text(
+        (tmp_path / "en.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    catalog = Catalog.load(tmp_path)
+    assert catalog.languages == ("en", "fr", "vi")
+    assert catalog.negotiate("fr-CA") == "fr"
+    assert CATALOG.negotiate("fr-CA") == "en"
 
 
 def test_unknown_language_falls_back_to_english() -> None:
