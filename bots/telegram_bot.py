@@ -49,6 +49,7 @@ from bots.telegram_photos import (
     image_of,
     rate,
 )
+from bots.telegram_webhook import SERVER_KEY, run_webhook
 from inference.engine import Engine
 from locales import DEFAULT_LANGUAGE, Catalog
 from xinh.logs import configure_logging
@@ -209,14 +210,11 @@ def build_application(
 
 
 def is_ready(application: Application) -> bool:
-    """Models loaded and updates flowing (polling or the webhook server started)."""
+    """Models loaded and updates flowing (polling, or the webhook server serving)."""
     updater = application.updater
-    return (
-        bot_state(application).models_ready
-        and application.running
-        and updater is not None
-        and updater.running
-    )
+    polling = updater is not None and updater.running
+    serving = polling or SERVER_KEY in application.bot_data
+    return bot_state(application).models_ready and application.running and serving
 
 
 async def _post_init(application: Application) -> None:
@@ -256,10 +254,13 @@ def finish_photos_within(application: Application, seconds: float) -> None:
     bot_state(application).stop_photos_at(loop.time() + seconds)
 
 
-def _on_stop_signal(application: Application) -> None:
+def _on_stop_signal(application: Application, webhook_stop: asyncio.Event | None) -> None:
     logger.info("stopping: finishing photos in flight (up to %.0f s)", SHUTDOWN_GRACE_S)
     finish_photos_within(application, SHUTDOWN_GRACE_S)
-    application.stop_running()
+    if webhook_stop is None:
+        application.stop_running()
+    else:
+        webhook_stop.set()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -280,21 +281,17 @@ def run(args: argparse.Namespace) -> int:
     )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    webhook_stop = None if webhook is None else asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, _on_stop_signal, application)
+        loop.add_signal_handler(signum, _on_stop_signal, application, webhook_stop)
     try:
-        if webhook is None:
+        if webhook_stop is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
         else:
-            application.run_webhook(
-                listen=webhook.listen,
-                port=webhook.port,
-                url_path=webhook.url_path,
-                webhook_url=webhook.url,
-                secret_token=webhook.secret_token,
-                allowed_updates=ALLOWED_UPDATES,
-                stop_signals=None,
+            loop.run_until_complete(
+                run_webhook(application, webhook, ALLOWED_UPDATES, webhook_stop)
             )
+            loop.close()
     except InvalidToken:
         raise ConfigError(
             "Telegram refused XINH_TELEGRAM_TOKEN: copy the token again from @BotFather"
