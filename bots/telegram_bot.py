@@ -22,7 +22,7 @@ import signal
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -35,9 +35,11 @@ from telegram.ext import (
 )
 
 from bots.chat_settings import ChatSettingsStore, open_store
+from bots.flow import SHUTDOWN_GRACE_S
 from bots.observability import Metrics, serve_health
 from bots.ratelimit import RateLimiter, open_rate_limiter
-from bots.replies import greeting
+from bots.replies import Refusal, greeting
+from bots.retry import until_reached
 from bots.telegram_config import check_token, webhook_config
 from bots.telegram_photos import (
     PLATFORM,
@@ -56,7 +58,6 @@ from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
 
 SEND_RETRIES = 3
-SHUTDOWN_GRACE_S = 10.0
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 COMMANDS = ("rate", "start", "help", "privacy", "lang")
 LANGUAGE_CHOICE = "lang:"
@@ -128,8 +129,12 @@ async def rate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = update.effective_message
     image = image_of(message.reply_to_message)
     if image is None:
-        key = "errors.not_image" if message.chat.type == ChatType.PRIVATE else "bot.group_hint"
-        await message.reply_text(state.catalog.text(await state.language(update), key))
+        language = await state.language(update)
+        if message.chat.type == ChatType.PRIVATE:
+            text = state.flow.refusal(Refusal.NOT_IMAGE, language).text
+        else:
+            text = state.catalog.text(language, "bot.group_hint")
+        await message.reply_text(text)
         return
     await rate(message.reply_to_message, image, update, state)
 
@@ -137,9 +142,8 @@ async def rate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def not_a_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything else in a private chat (text, a PDF, a sticker): say what the bot needs."""
     state = bot_state(context)
-    await update.effective_message.reply_text(
-        state.catalog.text(await state.language(update), "errors.not_image"), do_quote=True
-    )
+    reply = state.flow.refusal(Refusal.NOT_IMAGE, await state.language(update))
+    await update.effective_message.reply_text(reply.text, do_quote=True)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -250,17 +254,25 @@ async def _post_shutdown(application: Application) -> None:
 
 def finish_photos_within(application: Application, seconds: float) -> None:
     """Give photos in flight (and any still queued) `seconds` to finish; then they answer busy."""
-    loop = asyncio.get_running_loop()
-    bot_state(application).stop_photos_at(loop.time() + seconds)
+    bot_state(application).flow.stop(seconds)
 
 
-def _on_stop_signal(application: Application, webhook_stop: asyncio.Event | None) -> None:
+def _on_stop_signal(application: Application, stopped: asyncio.Event, polling: bool) -> None:
     logger.info("stopping: finishing photos in flight (up to %.0f s)", SHUTDOWN_GRACE_S)
     finish_photos_within(application, SHUTDOWN_GRACE_S)
-    if webhook_stop is None:
+    stopped.set()
+    if polling:
         application.stop_running()
-    else:
-        webhook_stop.set()
+
+
+async def _connect(application: Application, stopped: asyncio.Event) -> bool:
+    """Reach Telegram and check the token, retrying while the network is down; False when
+    stopped first (the application is then shut down)."""
+    if await until_reached(application.initialize, (NetworkError,), stopped, "Telegram"):
+        return True
+    await application.shutdown()
+    await _post_shutdown(application)
+    return False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -281,16 +293,16 @@ def run(args: argparse.Namespace) -> int:
     )
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    webhook_stop = None if webhook is None else asyncio.Event()
+    stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, _on_stop_signal, application, webhook_stop)
+        loop.add_signal_handler(signum, _on_stop_signal, application, stopped, webhook is None)
     try:
-        if webhook_stop is None:
+        if not loop.run_until_complete(_connect(application, stopped)):
+            loop.close()
+        elif webhook is None:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
         else:
-            loop.run_until_complete(
-                run_webhook(application, webhook, ALLOWED_UPDATES, webhook_stop)
-            )
+            loop.run_until_complete(run_webhook(application, webhook, ALLOWED_UPDATES, stopped))
             loop.close()
     except InvalidToken:
         raise ConfigError(

@@ -1,18 +1,14 @@
 """Rating one Telegram photo, and the bot-wide state the handlers share.
 
-`rate` answers one photo message: rate limit and size check first (nothing downloaded when
-either refuses), then "typing", download, the engine, and a reply quoting the photo. At
-shutdown `BotState.stop_photos_at` gives the photos in flight a deadline; any still running
-then answer "busy, try again" instead of nothing.
+`rate` hands one photo message to the shared flow (bots/flow.py) with what only Telegram can
+supply: the sender, the size Telegram declares (nothing is downloaded over the limit),
+"typing", the download, and a reply quoting the photo.
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import logging
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,15 +18,15 @@ from telegram.error import BadRequest
 from telegram.ext import filters
 
 from bots.chat_settings import ChatSettingsStore
+from bots.flow import Photo, PhotoFlow
 from bots.observability import HealthServer, Metrics
 from bots.ratelimit import RateLimiter
-from bots.replies import Reply, compose
+from bots.replies import Platform, Reply, text_length
 from inference.engine import Engine
-from inference.types import Analysis, Outcome
-from locales import Catalog, negotiate
+from locales import Catalog
 from xinh.settings import Settings
 
-PLATFORM = "telegram"
+PLATFORM = Platform.TELEGRAM
 STATE_KEY = "xinh"
 
 logger = logging.getLogger(__name__)
@@ -48,32 +44,16 @@ class BotState:
     limiter: RateLimiter
     models_ready: bool = False
     health: HealthServer | None = None
-    stop_at: float | None = None
-    _deadlines: set[asyncio.Timeout] = field(default_factory=set)
+    flow: PhotoFlow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.flow = PhotoFlow(PLATFORM, self.engine, self.catalog, self.limiter, self.metrics)
 
     async def language(self, update: Update) -> str:
         """The chat's chosen language, else the user's Telegram language, else English."""
         chat, user = update.effective_chat, update.effective_user
         chosen = await self.store.get_language(chat_key(chat.id)) if chat else None
-        return negotiate(
-            chosen, user.language_code if user else None, available=self.catalog.languages
-        )
-
-    @asynccontextmanager
-    async def deadline(self) -> AsyncIterator[None]:
-        """Bound a photo's work by the shutdown deadline (none while the bot runs)."""
-        async with asyncio.timeout_at(self.stop_at) as timeout:
-            self._deadlines.add(timeout)
-            try:
-                yield
-            finally:
-                self._deadlines.discard(timeout)
-
-    def stop_photos_at(self, when: float) -> None:
-        """From now on every photo, running or new, must finish by `when` (loop time)."""
-        self.stop_at = when
-        for timeout in self._deadlines:
-            timeout.reschedule(when)
+        return self.catalog.negotiate(chosen, user.language_code if user else None)
 
 
 def bot_state(holder: Any) -> BotState:
@@ -119,41 +99,28 @@ async def rate(
     photo: Message, image: PhotoSize | Document, update: Update, state: BotState
 ) -> None:
     """Answer one photo message, quoting it: a verdict, or a kind line saying what to do."""
-    started = time.monotonic()
-    language = await state.language(update)
     user = update.effective_user
-    if not await state.limiter.allow(user.id if user else photo.chat_id):
-        text = state.catalog.text(language, "errors.rate_limited", limit=state.limiter.limit)
-        await photo.reply_text(text, do_quote=True)
-        state.metrics.photo(PLATFORM, "rate_limited", time.monotonic() - started)
-        return
-    analysis = await _analyse(photo, image, state)
-    reply = compose(analysis, language, state.catalog, state.engine.options.limits)
-    await _send(photo, reply)
-    seconds = time.monotonic() - started
-    state.metrics.photo(PLATFORM, reply.outcome, seconds)
-    logger.info("photo answered: %s in %.2f s", reply.outcome, seconds)
+    await state.flow.answer(
+        Photo(sender=user.id if user else photo.chat_id, size=image.file_size),
+        await state.language(update),
+        fetch=functools.partial(_download, image),
+        send=functools.partial(_send, photo),
+        working=functools.partial(photo.reply_chat_action, ChatAction.TYPING),
+    )
 
 
-async def _analyse(photo: Message, image: PhotoSize | Document, state: BotState) -> Analysis:
-    """Refuse a file over the size limit from its declared size; else download and analyse."""
-    if image.file_size and image.file_size > state.engine.options.limits.max_bytes:
-        return Analysis(Outcome.TOO_LARGE)
-    await photo.reply_chat_action(ChatAction.TYPING)
-    try:
-        async with state.deadline():
-            file = await image.get_file()
-            return await state.engine.analyze(bytes(await file.download_as_bytearray()))
-    except TimeoutError:
-        return Analysis(Outcome.TIMEOUT)
+async def _download(image: PhotoSize | Document) -> bytes:
+    file = await image.get_file()
+    return bytes(await file.download_as_bytearray())
 
 
 async def _send(photo: Message, reply: Reply) -> None:
-    """Quote the photo: the text alone, or the numbered photo with the text as its caption."""
+    """Quote the photo: the text alone, or the numbered photo with the text as its caption
+    (or beside it, as a message, when the text is longer than a caption may be)."""
     if reply.annotated_jpeg is None:
         await photo.reply_text(reply.text, do_quote=True)
         return
-    caption_fits = len(reply.text) <= MessageLimit.CAPTION_LENGTH
+    caption_fits = text_length(reply.text) <= MessageLimit.CAPTION_LENGTH
     try:
         await photo.reply_photo(
             reply.annotated_jpeg, caption=reply.text if caption_fits else None, do_quote=True

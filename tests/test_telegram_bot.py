@@ -189,7 +189,7 @@ async def test_over_20_mb_is_refused_without_downloading(fake, bot, woman_jpeg):
     message = fake.photo_message(42, woman_jpeg, size=21 * 1024 * 1024)
     update = fake.update(message=message)
     await bot.send(update)
-    assert (await fake.reply_to(update)).text == en("errors.too_large", max_mb=20)
+    assert (await fake.reply_to(update)).text == en("errors.telegram.too_large", max_mb=20)
     assert fake.calls_to("getFile") == [] and fake.downloads == []
     assert bot.count("too_large") == 1
 
@@ -393,3 +393,31 @@ async def _healthy(client: httpx.AsyncClient) -> bool:
         return (await client.get("/healthz")).status_code == 200
     except httpx.TransportError:
         return False
+
+
+async def test_xinh_telegram_keeps_retrying_while_telegram_is_unreachable(fake, tmp_path):
+    """Network down at start: one line per try, no traceback, and SIGTERM still exits 0."""
+    offline = f"http://127.0.0.1:{free_port()}/bot"
+    bot = await start_cli(
+        fake, tmp_path, 0, XINH_TELEGRAM_API_URL=offline, XINH_TELEGRAM_FILE_URL=offline
+    )
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while sum("Telegram unreachable" in line for line in lines) < 2:
+                line = (await bot.stderr.readline()).decode()
+                assert line, "".join(lines)
+                lines.append(line)
+        bot.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(5):
+            lines.append((await bot.stderr.read()).decode())
+            assert await bot.wait() == 0, "".join(lines)
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    output = "".join(lines)
+    assert "Traceback" not in output
+    assert "Telegram unreachable (NetworkError): retrying in 1 s" in output
+    assert "Telegram unreachable (NetworkError): retrying in 2 s" in output
+    assert TOKEN.split(":")[1] not in output
