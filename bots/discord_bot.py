@@ -3,9 +3,11 @@
     export XINH_DISCORD_TOKEN=...        # Developer Portal > Bot > Token
     xinh discord [--shard-count N --shard-ids 0,1]
 
-The bot answers with the engine's verdict in the user's Discord language (Vietnamese or
-English), keeps a per-user cooldown, serves /healthz and /metrics, and on SIGTERM finishes
-the photos in flight before it disconnects. Photos stay in memory; logs carry no content.
+Each photo goes through the shared flow (bots/flow.py); this module finds it, downloads it
+and sends the reply, in the user's Discord language. It serves /healthz and /metrics, keeps
+retrying (one log line each time) while Discord is unreachable at start, and on SIGTERM
+finishes the photos in flight within the grace period before it disconnects. Photos stay in
+memory; logs carry no content.
 """
 
 from __future__ import annotations
@@ -14,13 +16,11 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import signal
 import sys
-import time
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,31 +31,25 @@ from discord import app_commands
 
 from bots.discord_commands import CatalogTranslator, add_commands
 from bots.discord_photos import ImageSource, download, first_image, verdict_message
+from bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
 from bots.observability import HealthServer, Metrics, serve_health
 from bots.ratelimit import open_rate_limiter
-from bots.replies import compose
+from bots.replies import Platform, Reply
+from bots.retry import until_reached
 from inference.engine import Engine
-from inference.types import Analysis, Outcome
-from locales import Catalog, negotiate
+from locales import Catalog
 from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
 
-PLATFORM = "discord"
-SHUTDOWN_GRACE_S = 10.0
+PLATFORM = Platform.DISCORD
 DOWNLOAD_TIMEOUT_S = 60.0
+# Failures that mean Discord cannot be reached (network down, Discord's servers failing).
+UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError)
 
 _PROJECT = Path(__file__).resolve().parent.parent
 _PACKAGES = frozenset({"bots", "inference", "locales", "xinh"})
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A photo turned away before download: the metrics label and the text for the user."""
-
-    outcome: str
-    text: str
 
 
 class XinhClient(discord.AutoShardedClient):
@@ -83,14 +77,12 @@ class XinhClient(discord.AutoShardedClient):
         self.engine = engine
         self.catalog = catalog
         self.metrics = metrics
-        self.limits = settings.engine_options().limits
         self.limiter = open_rate_limiter(settings, PLATFORM)
+        self.flow = PhotoFlow(PLATFORM, engine, catalog, self.limiter, metrics)
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self.command_failed)
-        self.accepting = True
         self.health: HealthServer | None = None
         self._warm = False
-        self._work: set[asyncio.Task[Any]] = set()
         self._session: aiohttp.ClientSession | None = None
 
     async def setup_hook(self) -> None:
@@ -120,13 +112,27 @@ class XinhClient(discord.AutoShardedClient):
 
     def serving(self) -> bool:
         """Ready for photos: engine warmed up, gateway connected, not shutting down."""
-        return self._warm and self.is_ready() and self.accepting
+        return self._warm and self.is_ready() and self.flow.accepting
+
+    async def login_when_reachable(self, token: str, stopped: asyncio.Event) -> bool:
+        """Log in, retrying while Discord is unreachable; False when stopped first."""
+
+        async def attempt() -> None:
+            try:
+                await self.login(token)
+            except UNREACHABLE:
+                # discord.py opens a new session per login: close this one and its connector.
+                await self.http.close()
+                self.http.connector = discord.utils.MISSING
+                raise
+
+        return await until_reached(attempt, UNREACHABLE, stopped, "Discord")
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE_S) -> None:
-        """Stop taking photos, let those in flight finish (up to `grace` seconds), disconnect."""
-        self.accepting = False
-        if self._work:
-            await asyncio.wait(set(self._work), timeout=grace)
+        """Stop taking photos, let those in flight finish (those cut off at the grace answer
+        busy), then disconnect."""
+        self.flow.stop(grace)
+        await self.flow.finished(grace)
         await self.close()
 
     async def close(self) -> None:
@@ -139,93 +145,42 @@ class XinhClient(discord.AutoShardedClient):
             self.health = None
         await self.limiter.close()
 
-    @contextlib.contextmanager
-    def _in_flight(self) -> Iterator[None]:
-        task = asyncio.current_task()
-        if task is not None:
-            self._work.add(task)
-        try:
-            yield
-        finally:
-            self._work.discard(task)
-
-    async def _refusal(
-        self, user_id: int, source: ImageSource | None, language: str
-    ) -> Refusal | None:
-        """Why a photo is turned away before anything is downloaded, or None to go ahead."""
-        if not self.accepting:
-            return Refusal(Outcome.BUSY, self.catalog.text(language, "errors.busy"))
-        if source is None or not source.looks_like_image:
-            return Refusal("not_image", self.catalog.text(language, "errors.not_image"))
-        if source.size is not None and source.size > self.limits.max_bytes:
-            reply = compose(Analysis(Outcome.TOO_LARGE), language, self.catalog, self.limits)
-            return Refusal(Outcome.TOO_LARGE, reply.text)
-        if not await self.limiter.allow(user_id):
-            text = self.catalog.text(
-                language, "errors.rate_limited", limit=self.settings.rate_limit_per_minute
-            )
-            return Refusal("rate_limited", text)
-        return None
-
-    async def _rate(self, source: ImageSource) -> Analysis:
-        assert self._session is not None, "setup_hook opens the download session"
-        data = await download(self._session, source.url, self.limits.max_bytes)
-        if data is None:
-            return Analysis(Outcome.TOO_LARGE)
-        return await self.engine.analyze(data)
-
-    def _count(self, outcome: str, started: float) -> None:
-        self.metrics.photo(PLATFORM, outcome, time.monotonic() - started)
-        log.debug("photo answered: %s", outcome)
-
     async def answer_interaction(
         self, interaction: discord.Interaction, source: ImageSource | None
     ) -> None:
         """Rate a photo for a command: refusals at once and ephemeral, else defer, then answer."""
-        started = time.monotonic()
-        language = negotiate(str(interaction.locale))
-        refusal = await self._refusal(interaction.user.id, source, language)
-        if refusal is not None:
-            await interaction.response.send_message(refusal.text, ephemeral=True)
-            self._count(refusal.outcome, started)
-            return
-        assert source is not None
-        with self._in_flight():
-            await interaction.response.defer(thinking=True)
-            reply = compose(await self._rate(source), language, self.catalog, self.limits)
-            if reply.is_error:
-                # The first follow-up keeps the deferral's visibility: remove it to go ephemeral.
-                await interaction.delete_original_response()
-                await interaction.followup.send(reply.text, ephemeral=True)
-            else:
-                await interaction.followup.send(**verdict_message(reply))
-        self._count(reply.outcome, started)
+        await self.flow.answer(
+            _photo(interaction.user.id, source),
+            self.catalog.negotiate(str(interaction.locale)),
+            fetch=functools.partial(self._download, source),
+            send=functools.partial(_answer_interaction, interaction),
+            working=functools.partial(interaction.response.defer, thinking=True),
+        )
 
     async def on_message(self, message: discord.Message) -> None:
         """A photo in a DM, or with a mention of the bot (in the message or the one it answers)."""
         if message.author.bot or self.user is None or not self._addressed(message):
             return
-        started = time.monotonic()
         source = first_image(message)
         referenced = message.reference.resolved if message.reference else None
         if source is None and isinstance(referenced, discord.Message):
             source = first_image(referenced)
-        language = _language_of(message)
-        refusal = await self._refusal(message.author.id, source, language)
-        if refusal is not None:
-            await message.reply(refusal.text, mention_author=False)
-            self._count(refusal.outcome, started)
-            return
-        assert source is not None
-        with self._in_flight():
-            async with message.channel.typing():
-                analysis = await self._rate(source)
-            reply = compose(analysis, language, self.catalog, self.limits)
-            if reply.is_error:
-                await message.reply(reply.text, mention_author=False)
-            else:
-                await message.reply(**verdict_message(reply), mention_author=False)
-        self._count(reply.outcome, started)
+        await self.flow.answer(
+            _photo(message.author.id, source),
+            self._language_of(message),
+            fetch=functools.partial(self._download, source),
+            send=functools.partial(_answer_message, message),
+            working=message.channel.typing,
+        )
+
+    async def _download(self, source: ImageSource) -> bytes | None:
+        assert self._session is not None, "setup_hook opens the download session"
+        return await download(self._session, source.url, self.engine.options.limits.max_bytes)
+
+    def _language_of(self, message: discord.Message) -> str:
+        """Messages carry no user locale: the server's preferred one, else English."""
+        locale = message.guild.preferred_locale if message.guild else None
+        return self.catalog.negotiate(str(locale) if locale else None)
 
     def _addressed(self, message: discord.Message) -> bool:
         assert self.user is not None
@@ -239,7 +194,7 @@ class XinhClient(discord.AutoShardedClient):
         failure = getattr(error, "original", error)
         command = interaction.command.name if interaction.command else "?"
         self._log_failure(failure, f"command {command}")
-        text = self.catalog.text(negotiate(str(interaction.locale)), "errors.failed")
+        text = self.catalog.text(self.catalog.negotiate(str(interaction.locale)), "errors.failed")
         with contextlib.suppress(discord.HTTPException):
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True)
@@ -253,7 +208,7 @@ class XinhClient(discord.AutoShardedClient):
         message = args[0] if args and isinstance(args[0], discord.Message) else None
         if message is not None:
             with contextlib.suppress(discord.HTTPException):
-                text = self.catalog.text(_language_of(message), "errors.failed")
+                text = self.catalog.text(self._language_of(message), "errors.failed")
                 await message.reply(text, mention_author=False)
 
     def _log_failure(self, failure: BaseException | None, where: str) -> None:
@@ -271,10 +226,32 @@ def _is_ours(filename: str) -> bool:
     return path.is_relative_to(_PROJECT) and path.relative_to(_PROJECT).parts[0] in _PACKAGES
 
 
-def _language_of(message: discord.Message) -> str:
-    """Messages carry no user locale: the server's preferred one, else English."""
-    locale = message.guild.preferred_locale if message.guild else None
-    return negotiate(str(locale) if locale else None)
+def _photo(sender: int, source: ImageSource | None) -> Photo | None:
+    """What the flow checks before download: who asks, and the size and type Discord states."""
+    if source is None:
+        return None
+    return Photo(sender=sender, size=source.size, is_image=source.looks_like_image)
+
+
+async def _answer_interaction(interaction: discord.Interaction, reply: Reply) -> None:
+    """A refusal answers at once, seen only by the user; after the deferral, a verdict is a
+    public follow-up and an error replaces the deferral with an ephemeral one."""
+    if not interaction.response.is_done():
+        await interaction.response.send_message(reply.text, ephemeral=True)
+    elif reply.is_error:
+        # The first follow-up keeps the deferral's visibility: remove it to go ephemeral.
+        await interaction.delete_original_response()
+        await interaction.followup.send(reply.text, ephemeral=True)
+    else:
+        await interaction.followup.send(**verdict_message(reply))
+
+
+async def _answer_message(message: discord.Message, reply: Reply) -> None:
+    """Reply to the message: a kind line, or the verdict's embed (and numbered photo)."""
+    if reply.is_error:
+        await message.reply(reply.text, mention_author=False)
+    else:
+        await message.reply(**verdict_message(reply), mention_author=False)
 
 
 def shards(settings: Settings) -> tuple[int, list[int] | None]:
@@ -316,26 +293,31 @@ def build_client(
         discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    discord.VoiceClient.warn_nacl = False  # Xinh never joins voice: no warning about PyNaCl
     client = XinhClient(settings, engine, catalog, metrics, **options)
     add_commands(client)
     return client
 
 
 async def serve(client: XinhClient, token: str) -> None:
-    """Run the client until it closes; SIGTERM or SIGINT shut it down gracefully."""
+    """Run the client until it closes; SIGTERM or SIGINT shut it down gracefully, also while
+    it is still trying to reach Discord."""
     loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
     stopping: list[asyncio.Task[None]] = []
 
     def stop() -> None:
-        if not stopping:
-            log.info("shutting down: finishing photos in flight")
+        if not stopped.is_set():
+            log.info("shutting down: finishing photos in flight (up to %.0f s)", SHUTDOWN_GRACE_S)
+            stopped.set()
             stopping.append(loop.create_task(client.shutdown()))
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
     try:
         async with client:
-            await client.start(token)
+            if await client.login_when_reachable(token, stopped):
+                await client.connect()
         await asyncio.gather(*stopping)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):

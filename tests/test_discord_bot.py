@@ -24,6 +24,7 @@ import pytest
 from PIL import Image
 
 from bots.discord_bot import XinhClient, apply_args, build_client, run, serve, shards
+from bots.flow import REPLY_MARGIN_S
 from bots.observability import Metrics
 from inference.engine import Engine
 from inference.types import Outcome
@@ -454,7 +455,7 @@ async def test_sigterm_finishes_the_photo_in_flight_then_exits(
     await fake.dispatch("INTERACTION_CREATE", in_flight)
     await fake.wait_for(lambda: fake.downloads)
     os.kill(os.getpid(), signal.SIGTERM)
-    await until(lambda: not bot.client.accepting)
+    await until(lambda: not bot.client.flow.accepting)
     late = fake.slash(fake.attachment(woman_jpeg), user_id=44)
     await interact(fake, late)
     assert fake.callbacks(late)[0].body["data"]["content"] == catalog.text("en", "errors.busy")
@@ -462,6 +463,23 @@ async def test_sigterm_finishes_the_photo_in_flight_then_exits(
     await asyncio.wait_for(serving, 15)
     assert embed_of(fake.followups(in_flight)[0])["title"].endswith("/10")
     assert bot.client.is_closed()
+
+
+async def test_photos_cut_off_at_the_grace_answer_busy(
+    bot: Bot, fake: FakeDiscord, catalog: Catalog, woman_jpeg: bytes
+) -> None:
+    fake.downloads_open.clear()  # the download hangs past the grace
+    in_flight = fake.slash(fake.attachment(woman_jpeg), locale="vi")
+    await fake.dispatch("INTERACTION_CREATE", in_flight)
+    await fake.wait_for(lambda: fake.downloads)
+    started = asyncio.get_running_loop().time()
+    await bot.client.shutdown(grace=REPLY_MARGIN_S + 0.5)
+    assert asyncio.get_running_loop().time() - started < REPLY_MARGIN_S + 0.5
+    (followup,) = fake.followups(in_flight)
+    assert followup.flags & EPHEMERAL
+    assert followup.body["content"] == catalog.text("vi", "errors.busy")
+    assert bot.client.is_closed()
+    fake.downloads_open.set()
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -549,3 +567,40 @@ async def test_xinh_discord_runs_logs_nothing_private_and_exits_0_on_sigterm(
     assert "shutting down" in logs
     for private in (TOKEN, words, mention["author"]["username"]):
         assert private not in logs
+
+
+async def test_xinh_discord_keeps_retrying_while_discord_is_unreachable() -> None:
+    """Network down at start: one line per try, no traceback, no voice warning, and SIGTERM
+    still exits 0."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        offline = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v10"
+    env = {
+        **os.environ,
+        "XINH_DISCORD_TOKEN": TOKEN,
+        "XINH_DISCORD_API_URL": offline,
+        "XINH_HEALTH_PORT": "0",
+    }
+    env.pop("XINH_CONFIG", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "xinh.cli", "discord", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while sum("Discord unreachable" in line for line in lines) < 2:
+                line = (await process.stderr.readline()).decode()
+                assert line, "".join(lines)
+                lines.append(line)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(5):
+            lines.append((await process.stderr.read()).decode())
+            assert await process.wait() == 0, "".join(lines)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    output = "".join(lines)
+    assert "Traceback" not in output and "PyNaCl" not in output
+    assert "Unclosed" not in output and TOKEN not in output
+    assert "Discord unreachable (ClientConnectorError): retrying in 2 s" in output
