@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 from pathlib import Path
@@ -20,7 +21,7 @@ from bots.chat_settings import open_store
 from bots.observability import Metrics
 from bots.telegram_bot import build_application
 from bots.telegram_config import Webhook, webhook_config
-from bots.telegram_webhook import serve_webhook
+from bots.telegram_webhook import MAX_UPDATE_BYTES, serve_webhook
 from locales import Catalog
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, free_port, running, start_cli
 from xinh.settings import ConfigError, Settings
@@ -165,3 +166,134 @@ async def _healthy(client: httpx.AsyncClient, port: int) -> bool:
         return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
     except httpx.TransportError:
         return False
+
+
+@pytest.fixture
+async def webhook_url(fake, engine, tmp_path: Path):
+    """The bot behind its webhook server on a free port; yields the URL Telegram posts to."""
+    settings = Settings(telegram_token=TOKEN, data_dir=str(tmp_path), health_port=0, **fake.urls())
+    app = build_application(settings, engine, CATALOG, open_store("", settings.data_dir), Metrics())
+    async with running(app, polling=False):
+        server = await serve_webhook(app, Webhook("https://bot.example/x", "127.0.0.1", 0, SECRET))
+        try:
+            yield f"http://127.0.0.1:{server.port}/x"
+        finally:
+            await server.close()
+
+
+async def test_bodies_over_the_limit_are_refused(webhook_url: str) -> None:
+    """413 from the declared size alone, and after 1 MB of a body that declares none."""
+    too_big = b"x" * (MAX_UPDATE_BYTES + 1)
+
+    async def chunks():
+        for start in range(0, len(too_big), 65536):
+            yield too_big[start : start + 65536]
+
+    async with httpx.AsyncClient() as client:
+        declared = await client.post(webhook_url, content=too_big, headers={HEADER: SECRET})
+        streamed = await client.post(webhook_url, content=chunks(), headers={HEADER: SECRET})
+    assert declared.status_code == 413
+    assert streamed.status_code == 413
+    assert "content-length" not in streamed.request.headers
+
+
+async def test_what_is_not_an_update_is_a_bad_request(
+    fake, webhook_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Malformed JSON and an update python-telegram-bot cannot read get 400, and the log
+    names the update id only: never its text or the sender's name."""
+    caplog.set_level(logging.DEBUG)
+    unreadable = fake.update(message=fake.text_message(42, "my secret diary", first_name="Zuzana"))
+    del unreadable["message"]["from"]["id"]
+    async with httpx.AsyncClient() as client:
+        headers = {HEADER: SECRET, "Content-Type": "application/json"}
+        bad_json = await client.post(
+            webhook_url, content=b'{"update_id": 1, "mess', headers=headers
+        )
+        not_an_object = await client.post(webhook_url, json=["Zuzana"], headers={HEADER: SECRET})
+        not_an_update = await client.post(webhook_url, json=unreadable, headers={HEADER: SECRET})
+    assert bad_json.status_code == not_an_object.status_code == not_an_update.status_code == 400
+    logged = "\n".join(caplog.messages) + caplog.text
+    assert f"update {unreadable['update_id']} could not be read" in logged
+    assert "diary" not in logged and "Zuzana" not in logged
+    assert fake.replies() == []
+
+
+BIG_BODY_BYTES = 95 * 1024 * 1024
+RSS_GROWTH_LIMIT_KB = 50 * 1024
+
+
+def rss_kb(pid: int) -> int:
+    """The process's resident memory (VmRSS), in KB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+
+
+async def post_big(port: int, path: str, headers: dict[str, str], chunked: bool) -> str:
+    """POST 95 MB of junk over a raw connection; the status line, or how the server cut it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {BIG_BODY_BYTES}"
+    head = [f"POST {path} HTTP/1.1", "Host: bot", "Content-Type: application/json", framing]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    chunk = b"[" * (1024 * 1024)
+    try:
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        for _ in range(BIG_BODY_BYTES // len(chunk)):
+            writer.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+        status = await asyncio.wait_for(reader.readline(), 30)
+        return status.decode().strip() or "closed"
+    except (ConnectionError, TimeoutError) as exc:
+        return type(exc).__name__
+    finally:
+        writer.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+async def test_big_posts_do_not_raise_the_bots_memory(fake, tmp_path: Path):
+    """Eight 95 MB POSTs at once (no secret, a wrong one, the right one with a declared size
+    and without one) leave the running bot's RSS within 50 MB, and it still answers."""
+    health, port = free_port(), free_port()
+    bot = await start_cli(
+        fake,
+        tmp_path,
+        health,
+        "--webhook-url",
+        "https://bot.example/hook",
+        "--listen",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        XINH_WEBHOOK_SECRET=SECRET,
+    )
+    logs = asyncio.create_task(bot.stderr.read())
+    try:
+        async with httpx.AsyncClient() as client:
+            while not await _healthy(client, health):
+                assert not logs.done(), (await logs).decode()
+                await asyncio.sleep(0.05)
+            before = rss_kb(bot.pid)
+            kinds = [({}, False), ({HEADER: "wrong"}, True), ({HEADER: SECRET}, False)]
+            kinds += [({HEADER: SECRET}, True)]
+            answers = await asyncio.gather(
+                *(post_big(port, "/hook", *kinds[i % 4]) for i in range(8))
+            )
+            after = rss_kb(bot.pid)
+            update = fake.update(message=fake.text_message(42, "/start"))
+            answered = await client.post(
+                f"http://127.0.0.1:{port}/hook", json=update, headers={HEADER: SECRET}
+            )
+            assert answered.status_code == 200
+            while not fake.replies():
+                await asyncio.sleep(0.01)
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait() == 0, (await logs).decode()
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    print(f"RSS {before / 1024:.0f} MB before, {after / 1024:.0f} MB after: {answers}")
+    assert all(" 200 " not in answer for answer in answers), answers
+    assert after - before < RSS_GROWTH_LIMIT_KB, (before, after)
