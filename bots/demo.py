@@ -1,10 +1,15 @@
 """`xinh demo`: the original web page, served locally so anyone can try Xinh without a token.
 
 One page (title, intro, drop a photo, "Let's go!", the verdict, "Try again") rendered from the
-locale catalogue, and one endpoint answering a photo with the reply the bots send, as JSON with
-the numbered photo inline. Photos stay in memory; nothing is written to disk or logged.
+locale catalogue, and one endpoint answering a photo through the bots' shared flow, as JSON
+with the numbered photo inline. Photos stay in memory; nothing is written to disk or logged.
 
-    POST /api/rate?lang=vi   body: the photo's bytes   ->   {"outcome", "error", "text", "image"}
+    POST /api/rate?lang=vi   body: the photo's raw bytes, Content-Type: image/*
+        ->   {"outcome", "error", "text", "image"}
+
+`busy` and the declared size are checked before the body is read. Bound to a loopback address
+the page has no rate limit (it is the visitor's own machine); on any other address each
+client address gets the bots' limit.
 """
 
 from __future__ import annotations
@@ -12,29 +17,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import dataclasses
 import functools
 import html
+import ipaddress
 import json
 import logging
+import signal
 import string
 from pathlib import Path
 
 from aiohttp import web
 
+from bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
 from bots.ratelimit import LocalRateLimiter
-from bots.replies import Reply, compose
-from inference.annotate import annotate, encode_jpeg
+from bots.replies import Platform, Refusal, Reply
 from inference.engine import Engine
-from inference.types import Analysis, Outcome
-from locales import Catalog, negotiate
+from inference.types import Outcome
+from locales import Catalog
 from xinh.logs import configure_logging
-from xinh.settings import Settings
+from xinh.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "demo_static"
-DISPLAY_SIDE = 1280  # the returned photo's longest side: plenty for a screen, light to send
+RETRY_AFTER_S = 5
+FLOW = web.AppKey("flow", PhotoFlow)
 _PAGE_SECURITY = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
@@ -43,6 +50,21 @@ _PAGE_SECURITY = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+_STATUS = {
+    Refusal.RATE_LIMITED: 429,
+    Refusal.NOT_IMAGE: 415,
+    Refusal.TOO_LARGE: 413,
+    Refusal.BUSY: 503,
+    Refusal.FAILED: 500,
+    Outcome.TOO_LARGE: 413,
+    Outcome.UNREADABLE: 400,
+    Outcome.UNSUPPORTED: 400,
+    Outcome.BUSY: 503,
+    Outcome.TIMEOUT: 503,
+}
+# What a browser sends for a file it cannot type; the decoder can tell.
+_UNKNOWN_TYPE = "application/octet-stream"
+_NOT_RAW = ("multipart/", "application/x-www-form-urlencoded")
 
 
 def accepted_languages(header: str) -> list[str]:
@@ -62,26 +84,22 @@ def accepted_languages(header: str) -> list[str]:
     return [tag for _, _, tag in sorted(ranked)]
 
 
-def _is_image_type(content_type: str) -> bool:
-    """Image types, and the generic type browsers send when they cannot tell (the decoder can)."""
-    return content_type.startswith("image/") or content_type == "application/octet-stream"
-
-
-def _photo_url(analysis: Analysis) -> str:
-    """The photo with its faces boxed and numbered, shrunk for the screen, as a data URL."""
-    canvas = annotate(analysis.pixels, [rated.face for rated in analysis.faces])
-    jpeg = encode_jpeg(canvas, max_side=DISPLAY_SIDE)
-    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or name to bind) is this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class _Demo:
-    """The page and the photo endpoint, sharing one engine, catalogue and rate limiter."""
+    """The page and the photo endpoint, sharing one flow."""
 
-    def __init__(self, engine: Engine, catalog: Catalog, settings: Settings) -> None:
-        self.engine = engine
-        self.catalog = catalog
-        self.limits = settings.engine_options().limits
-        self.limiter = LocalRateLimiter(settings.rate_limit_per_minute)
+    def __init__(self, flow: PhotoFlow) -> None:
+        self.flow = flow
+        self.catalog = flow.catalog
         self.template = string.Template((STATIC / "page.html").read_text(encoding="utf-8"))
 
     def language(self, request: web.Request) -> str:
@@ -90,12 +108,11 @@ class _Demo:
         if chosen in self.catalog.languages:
             return chosen
         header = request.headers.get("Accept-Language", "")
-        return negotiate(*accepted_languages(header), available=self.catalog.languages)
+        return self.catalog.negotiate(*accepted_languages(header))
 
     async def page(self, request: web.Request) -> web.Response:
         """The page in the visitor's language, every word from the catalogue."""
         language = self.language(request)
-        other = next(code for code in self.catalog.languages if code != language)
         words = {
             key.removeprefix("page."): self.catalog.text(language, key)
             for key in self.catalog.strings[language]
@@ -104,70 +121,91 @@ class _Demo:
         values = {
             **words,
             "lang": language,
-            "other_lang": other,
-            "max_bytes": self.limits.max_bytes,
-            "too_large": self._reply(language, Analysis(Outcome.TOO_LARGE)).text,
-            "failed": self.catalog.text(language, "errors.failed"),
+            "max_bytes": self.flow.engine.options.limits.max_bytes,
+            "too_large": self.flow.refusal(Refusal.TOO_LARGE, language).text,
+            "failed": self.flow.refusal(Refusal.FAILED, language).text,
         }
-        body = self.template.substitute({k: html.escape(str(v)) for k, v in values.items()})
+        escaped = {key: html.escape(str(value)) for key, value in values.items()}
+        body = self.template.substitute(escaped, switches=self._switches(language))
         headers = {**_PAGE_SECURITY, "Content-Language": language, "Vary": "Accept-Language"}
         return web.Response(text=body, content_type="text/html", headers=headers)
 
+    def _switches(self, language: str) -> str:
+        """One link per other language the catalogue holds, each named in its own language."""
+        links = []
+        for code in self.catalog.languages:
+            if code != language:
+                name = html.escape(self.catalog.text(code, "language_name"))
+                links.append(
+                    f'<a class="switch" href="?lang={code}" hreflang="{code}" lang="{code}">'
+                    f"{name}</a>"
+                )
+        return "\n    ".join(links)
+
     async def rate(self, request: web.Request) -> web.Response:
-        """Rate one photo: limits first (rate, size, type), then the engine, then the reply."""
+        """Rate one photo through the flow; the body is read only once the checks pass."""
         language = self.language(request)
-        if not await self.limiter.allow(request.remote or "unknown"):
-            text = self.catalog.text(language, "errors.rate_limited", limit=self.limiter.limit)
-            return _answer("rate_limited", text, status=429)
-        if (request.content_length or 0) > self.limits.max_bytes:
-            return self._refuse_too_large(language)
-        if not _is_image_type(request.content_type):
-            return _answer("not_image", self.catalog.text(language, "errors.not_image"), 415)
+        kind = request.content_type
+        if "Content-Type" not in request.headers or kind.startswith(_NOT_RAW):
+            text = self.catalog.text(language, "errors.demo.raw_image")
+            return _answer(Refusal.NOT_IMAGE, text, status=415)
+        photo = Photo(
+            sender=request.remote or "unknown",
+            size=request.content_length,
+            is_image=kind.startswith("image/") or kind == _UNKNOWN_TYPE,
+        )
         try:
-            data = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return self._refuse_too_large(language)
-        if not data:
-            return _answer("not_image", self.catalog.text(language, "errors.not_image"), 400)
-        try:
-            analysis = await self.engine.analyze(data)
-            reply = self._reply(language, analysis)
-            image = None
-            if analysis.faces and analysis.pixels is not None:
-                image = await asyncio.to_thread(_photo_url, analysis)
+            reply = await self.flow.answer(photo, language, functools.partial(_body, request))
         except Exception:
             log.exception("demo photo failed")
-            return _answer("failed", self.catalog.text(language, "errors.failed"), 500)
-        log.info("demo photo: %s, %d face(s)", analysis.outcome, len(analysis.faces))
-        return _answer(reply.outcome, reply.text, image=image, error=reply.is_error)
+            reply = self.flow.refusal(Refusal.FAILED, language)
+        return _answer(reply.outcome, reply.text, image=_data_url(reply), error=reply.is_error)
 
-    def _reply(self, language: str, analysis: Analysis) -> Reply:
-        """The bots' reply; without pixels, as the page draws its own smaller numbered photo."""
-        return compose(
-            dataclasses.replace(analysis, pixels=None), language, self.catalog, self.limits
-        )
 
-    def _refuse_too_large(self, language: str) -> web.Response:
-        reply = self._reply(language, Analysis(Outcome.TOO_LARGE))
-        return _answer(reply.outcome, reply.text, status=413)
+async def _body(request: web.Request) -> bytes | None:
+    """The request's body; None when it grows past the size limit."""
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return None
+
+
+def _data_url(reply: Reply) -> str | None:
+    if reply.annotated_jpeg is None:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(reply.annotated_jpeg).decode("ascii")
 
 
 def _answer(
-    outcome: str, text: str, status: int = 200, image: str | None = None, error: bool = True
+    outcome: Outcome | Refusal,
+    text: str,
+    status: int | None = None,
+    image: str | None = None,
+    error: bool = True,
 ) -> web.Response:
     """The endpoint's one JSON shape: an outcome (the engine's, or a refusal), the text to show,
     whether it is an error, and the numbered photo as a data URL when faces were found."""
+    status = status or _STATUS.get(outcome, 200)
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else None
     return web.json_response(
-        {"outcome": str(outcome), "error": error, "text": text, "image": image},
+        {"outcome": outcome.value, "error": error, "text": text, "image": image},
         status=status,
+        headers=headers,
         dumps=functools.partial(json.dumps, ensure_ascii=False),
     )
 
 
-def create_app(engine: Engine, catalog: Catalog, settings: Settings) -> web.Application:
-    """The demo's web application; the caller owns the engine (warm it up, close it)."""
-    demo = _Demo(engine, catalog, settings)
+def create_app(
+    engine: Engine, catalog: Catalog, settings: Settings, host: str | None = None
+) -> web.Application:
+    """The demo's web application for a server bound to `host` (default: the settings'); the
+    caller owns the engine (warm it up, close it) and stops `app[FLOW]` at shutdown."""
+    local = is_loopback(host or settings.demo_host)
+    limiter = None if local else LocalRateLimiter(settings.rate_limit_per_minute)
+    flow = PhotoFlow(Platform.DEMO, engine, catalog, limiter)
+    demo = _Demo(flow)
     app = web.Application(client_max_size=settings.max_bytes)
+    app[FLOW] = flow
     app.router.add_get("/", demo.page)
     app.router.add_post("/api/rate", demo.rate)
     app.router.add_static("/static", STATIC / "assets")
@@ -177,15 +215,40 @@ def create_app(engine: Engine, catalog: Catalog, settings: Settings) -> web.Appl
 def run(args: argparse.Namespace) -> int:
     """Serve the demo page until interrupted: `xinh demo [--host H] [--port P]`."""
     settings = Settings.load()
-    configure_logging(settings.log_level, settings.log_json)
     host = args.host or settings.demo_host
     port = settings.demo_port if args.port is None else args.port
+    if not 0 < port < 65536:
+        raise ConfigError(f"port {port} is invalid: choose one from 1 to 65535 (--port)")
+    configure_logging(settings.log_level, settings.log_json)
     engine = Engine.create(settings.models_path(), settings.engine_options())
     try:
         engine.warm_up()
-        app = create_app(engine, Catalog.load(), settings)
-        print(f"Xinh demo: open http://{host}:{port}/ (Ctrl+C stops)", flush=True)
-        web.run_app(app, host=host, port=port, access_log=None, print=None)
+        app = create_app(engine, Catalog.load(), settings, host)
+        asyncio.run(_serve(app, host, port))
     finally:
         engine.close()
     return 0
+
+
+async def _serve(app: web.Application, host: str, port: int) -> None:
+    """Listen (one clear line if the address is taken), announce, serve until SIGTERM/Ctrl+C,
+    then let the photos in flight finish within the grace."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {reason.lower()} (choose another --port or --host)"
+        ) from None
+    print(f"Xinh demo: open http://{host}:{port}/ (Ctrl+C stops)", flush=True)
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    await stopped.wait()
+    log.info("stopping: finishing photos in flight (up to %.0f s)", SHUTDOWN_GRACE_S)
+    app[FLOW].stop(SHUTDOWN_GRACE_S)
+    await runner.cleanup()

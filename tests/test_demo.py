@@ -1,4 +1,5 @@
-"""The demo page's server: the page in both languages, a real photo rated, and every refusal."""
+"""The demo page's server: the page in every language, a real photo rated, every refusal in the
+page's own wording with its HTTP status, and what the API expects."""
 
 from __future__ import annotations
 
@@ -9,18 +10,20 @@ import io
 import json
 import re
 
+import aiohttp
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 from skimage import data as skimage_data
 
-from bots.demo import DISPLAY_SIDE, STATIC, accepted_languages, create_app
+from bots.demo import FLOW, STATIC, accepted_languages, create_app
 from inference.engine import Engine
 from locales import Catalog
 from xinh.settings import Settings
 
 MIB = 1024 * 1024
+DISPLAY_SIDE = 1280  # the numbered photo's longest side on the page
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,13 @@ async def serve(engine, catalog):
     """A factory of test clients, each talking to the demo app built with the given settings."""
     clients: list[TestClient] = []
 
-    async def start(**settings: object) -> TestClient:
-        client = TestClient(TestServer(create_app(engine, catalog, Settings(**settings))))
+    async def start(catalog: Catalog = catalog, **settings: object) -> TestClient:
+        """The app for these settings; an engine of their own when they change its limits."""
+        chosen = settings.get("max_bytes") and Engine.create(
+            None, Settings(**settings).engine_options()
+        )
+        app = create_app(chosen or engine, catalog, Settings(**settings))
+        client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
         return client
@@ -87,8 +95,25 @@ async def test_page_speaks_the_visitors_language(serve, catalog, headers, query,
     assert f'<html lang="{language}">' in page
     for key in ("title", "intro_question", "intro_answer", "intro_ladies_only", "upload", "go"):
         assert html.escape(catalog.text(language, f"page.{key}")) in page
-    assert catalog.text(language, "page.switch_language") in page
+    others = [code for code in catalog.languages if code != language]
+    for code in others:
+        assert f'hreflang="{code}"' in page and catalog.text(code, "language_name") in page
+    assert f'hreflang="{language}"' not in page
     assert "$" not in page
+
+
+async def test_every_locale_file_is_offered_on_the_page(serve, tmp_path):
+    for path in STATIC.parent.parent.joinpath("locales").glob("*.toml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    french = (tmp_path / "en.toml").read_text(encoding="utf-8")
+    (tmp_path / "fr.toml").write_text(
+        french.replace('language_name = "English"', 'language_name = "Français"'),
+        encoding="utf-8",
+    )
+    client = await serve(catalog=Catalog.load(tmp_path))
+    page = await (await client.get("/", headers={"Accept-Language": "fr-FR"})).text()
+    assert '<html lang="fr">' in page
+    assert 'hreflang="en"' in page and 'hreflang="vi"' in page
 
 
 def test_accept_language_is_ranked_by_quality():
@@ -175,7 +200,7 @@ async def test_text_file_gets_the_localized_error(serve, catalog, language):
     status, answer = await post_photo(client, b"just some notes\n", language, "text/plain")
 
     assert status == 415
-    assert answer["text"] == catalog.text(language, "errors.not_image")
+    assert answer["text"] == catalog.text(language, "errors.demo.not_image")
     assert answer["error"] is True
 
 
@@ -185,9 +210,9 @@ async def test_text_file_of_unknown_type_is_refused_by_the_decoder(serve, catalo
         client, b"just some notes\n", "vi", "application/octet-stream"
     )
 
-    assert status == 200
+    assert status == 400
     assert answer["outcome"] == "unsupported"
-    assert answer["text"] == catalog.text("vi", "errors.unsupported")
+    assert answer["text"] == catalog.text("vi", "errors.demo.unsupported")
 
 
 async def test_oversize_is_refused_from_content_length_without_reading(serve, catalog):
@@ -205,7 +230,8 @@ async def test_oversize_is_refused_from_content_length_without_reading(serve, ca
     writer.close()
 
     assert head.startswith(b"HTTP/1.1 413")
-    assert body["text"] == catalog.text("vi", "errors.too_large", max_mb=1)
+    assert body["text"] == catalog.text("vi", "errors.demo.too_large", max_mb=1)
+    assert "not a file" not in body["text"]
 
 
 async def test_oversize_without_content_length_is_cut_off(serve, catalog):
@@ -220,14 +246,69 @@ async def test_oversize_without_content_length_is_cut_off(serve, catalog):
     )
 
     assert response.status == 413
-    assert (await response.json())["text"] == catalog.text("en", "errors.too_large", max_mb=1)
+    text = (await response.json())["text"]
+    assert text == catalog.text("en", "errors.demo.too_large", max_mb=1)
 
 
-async def test_rate_limit_per_client(serve, catalog):
-    client = await serve(rate_limit_per_minute=2)
+async def test_rate_limit_per_client_when_served_beyond_this_machine(serve, catalog):
+    client = await serve(rate_limit_per_minute=2, demo_host="0.0.0.0")
     statuses = [(await post_photo(client, b"notes", "en", "text/plain"))[0] for _ in range(2)]
     status, answer = await post_photo(client, b"notes", "en", "text/plain")
 
     assert statuses == [415, 415]
     assert status == 429
-    assert answer["text"] == catalog.text("en", "errors.rate_limited", limit=2)
+    assert answer["text"] == catalog.text("en", "errors.demo.rate_limited", limit=2)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+async def test_no_rate_limit_on_a_loopback_address(serve, host):
+    client = await serve(rate_limit_per_minute=2, demo_host=host)
+    statuses = {(await post_photo(client, b"notes", "en", "text/plain"))[0] for _ in range(6)}
+    assert statuses == {415}
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+async def test_a_form_upload_is_told_what_the_api_expects(serve, catalog, language, woman_jpeg):
+    client = await serve()
+    form = aiohttp.FormData()
+    form.add_field("photo", woman_jpeg, filename="me.jpg", content_type="image/jpeg")
+    response = await client.post(f"/api/rate?lang={language}", data=form)
+
+    assert response.status == 415
+    answer = await response.json()
+    assert answer["text"] == catalog.text(language, "errors.demo.raw_image")
+    assert "Content-Type: image/*" in answer["text"]
+
+
+async def test_no_content_type_is_told_what_the_api_expects(serve, catalog):
+    client = await serve()
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"POST /api/rate?lang=en HTTP/1.1\r\nHost: demo\r\nContent-Length: 5\r\n\r\nhello")
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    body = json.loads(await reader.readexactly(length))
+    writer.close()
+
+    assert head.startswith(b"HTTP/1.1 415")
+    assert body["text"] == catalog.text("en", "errors.demo.raw_image")
+
+
+async def test_busy_is_503_before_the_body_is_read(serve, catalog):
+    """Shutting down: the request announces 1 MiB but sends nothing; `busy` comes at once."""
+    client = await serve()
+    client.app[FLOW].stop(0)
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        b"POST /api/rate?lang=vi HTTP/1.1\r\nHost: demo\r\nContent-Type: image/jpeg\r\n"
+        b"Content-Length: %d\r\n\r\n" % MIB
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    body = json.loads(await reader.readexactly(length))
+    writer.close()
+
+    assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in head
+    assert body["outcome"] == "busy"
+    assert body["text"] == catalog.text("vi", "errors.busy")

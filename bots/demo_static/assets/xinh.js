@@ -55,7 +55,8 @@ function show(answer) {
   resultImage.src = answer.image || "";
   form.hidden = true;
   result.hidden = false;
-  result.focus();
+  result.focus({ preventScroll: true });
+  result.scrollIntoView({ block: "start" });
 }
 
 function setBusy(busy) {
