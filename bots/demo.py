@@ -22,6 +22,7 @@ import html
 import ipaddress
 import json
 import logging
+import os
 import signal
 import string
 from pathlib import Path
@@ -35,6 +36,7 @@ from inference.engine import Engine
 from inference.types import Outcome
 from locales import Catalog
 from xinh.logs import configure_logging
+from xinh.quiet import native_stderr_silenced
 from xinh.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -222,27 +224,28 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_json)
     engine = Engine.create(settings.models_path(), settings.engine_options())
     try:
-        engine.warm_up()
         app = create_app(engine, Catalog.load(), settings, host)
-        asyncio.run(_serve(app, host, port))
+        asyncio.run(_serve(app, engine, host, port))
     finally:
         engine.close()
     return 0
 
 
-async def _serve(app: web.Application, host: str, port: int) -> None:
-    """Listen (one clear line if the address is taken), announce, serve until SIGTERM/Ctrl+C,
-    then let the photos in flight finish within the grace."""
+async def _serve(app: web.Application, engine: Engine, host: str, port: int) -> None:
+    """Listen (one clear line if the address is taken), load the models, announce, serve
+    until SIGTERM or Ctrl+C, then let the photos in flight finish within the grace."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
         await runner.cleanup()
-        reason = exc.strerror or type(exc).__name__
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
         raise ConfigError(
             f"cannot listen on {host}:{port}: {reason.lower()} (choose another --port or --host)"
         ) from None
+    with native_stderr_silenced():
+        engine.warm_up()
     print(f"Xinh demo: open http://{host}:{port}/ (Ctrl+C stops)", flush=True)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from inference.model_files import ModelFilesMissing
+from locales import DEFAULT_LANGUAGE, Catalog
 from xinh.settings import ConfigError
 
 EXIT_CONFIG = 2
@@ -37,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     analyze.add_argument("--json", action="store_true", help="one JSON object per photo")
     analyze.add_argument("--annotate", type=Path, metavar="DIR", help="write annotated copies here")
-    analyze.add_argument("--lang", choices=("vi", "en"), default="en", help="reply language")
+    analyze.add_argument(
+        "--lang", choices=Catalog.load().languages, default=DEFAULT_LANGUAGE, help="reply language"
+    )
 
     telegram = commands.add_parser("telegram", help="run the Telegram bot")
     telegram.add_argument("--webhook-url", help="serve a webhook at this public HTTPS URL")

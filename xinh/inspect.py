@@ -1,7 +1,12 @@
-"""`xinh faces` and `xinh analyze`: the engine on photo files, one line (or JSON object) each."""
+"""`xinh faces` and `xinh analyze`: the engine on photo files, one line (or JSON object) each.
+
+A path that is missing or a folder gets one line on stderr; the other photos are still
+answered, and the command then exits 1.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -14,6 +19,7 @@ from inference.engine import Engine
 from inference.model_files import detector_files
 from inference.types import Analysis, Face
 from locales import Catalog
+from xinh.quiet import native_stderr_silenced
 from xinh.settings import Settings
 
 
@@ -32,12 +38,18 @@ def _write_annotated(folder: Path | None, path: Path, pixels, faces: list[Face])
 
 
 def faces_command(paths: list[Path], as_json: bool, annotate_dir: Path | None) -> int:
-    """Print each photo's faces (box, score, keypoints), largest first."""
+    """Print each photo's faces (box, score, keypoints) in the detector's order."""
     settings = Settings.load()
     options = settings.engine_options()
-    detector = FaceDetector.create(*detector_files(), options.detector)
+    with native_stderr_silenced():
+        detector = FaceDetector.create(*detector_files(), options.detector)
+    missing = 0
     for path in paths:
-        decoded = decode(_read(path), options.limits)
+        data = _read(path)
+        if data is None:
+            missing += 1
+            continue
+        decoded = decode(data, options.limits)
         faces = detector.detect(decoded.pixels) if decoded.ok else []
         _write_annotated(annotate_dir, path, decoded.pixels, faces)
         if as_json:
@@ -56,7 +68,7 @@ def faces_command(paths: list[Path], as_json: bool, annotate_dir: Path | None) -
                 f"{path}: {decoded.outcome.value}, {len(faces)} face(s){': ' if faces else ''}"
                 f"{boxes}"
             )
-    return 0
+    return 1 if missing else 0
 
 
 def analyze_command(
@@ -64,11 +76,19 @@ def analyze_command(
 ) -> int:
     """Print each photo's verdict and the reply the bots would send."""
     settings = Settings.load()
-    engine = Engine.create(settings.models_path(), settings.engine_options())
+    options = dataclasses.replace(settings.engine_options(), workers=1)
+    engine = Engine.create(settings.models_path(), options)
     catalog = Catalog.load()
+    missing = 0
     try:
+        with native_stderr_silenced():
+            engine.warm_up()
         for path in paths:
-            analysis = engine.analyze_now(_read(path))
+            data = _read(path)
+            if data is None:
+                missing += 1
+                continue
+            analysis = engine.analyze_now(data)
             _write_annotated(annotate_dir, path, analysis.pixels, [f.face for f in analysis.faces])
             message = compose(analysis, language, catalog, engine.options.limits).text
             if as_json:
@@ -77,7 +97,7 @@ def analyze_command(
                 print(f"{path}: {analysis.outcome.value}\n{message}\n")
     finally:
         engine.close()
-    return 0
+    return 1 if missing else 0
 
 
 def _analysis_json(path: Path, analysis: Analysis, message: str) -> dict:
@@ -92,6 +112,8 @@ def _analysis_json(path: Path, analysis: Analysis, message: str) -> dict:
                 "gender": rated.gender,
                 "beauty": round(rated.beauty, 2),
                 "verdict": rated.verdict,
+                "age": None if rated.age is None else round(rated.age, 1),
+                "child": rated.child,
             }
             for rated in analysis.faces
         ],
@@ -99,10 +121,13 @@ def _analysis_json(path: Path, analysis: Analysis, message: str) -> dict:
     }
 
 
-def _read(path: Path) -> bytes:
-    """A file's bytes; an unreadable path reads as empty, which decodes as `unreadable`."""
+def _read(path: Path) -> bytes | None:
+    """A file's bytes; None, after one line on stderr, for a folder or a missing file."""
+    sys.stdout.flush()  # keep the lines in order when both streams go to one place
     try:
         return path.read_bytes()
+    except IsADirectoryError:
+        print(f"xinh: {path} is a folder: give photo files (e.g. {path}/*.jpg)", file=sys.stderr)
     except OSError as exc:
-        print(f"{path}: {exc.strerror}", file=sys.stderr)
-        return b""
+        print(f"xinh: {path}: {(exc.strerror or type(exc).__name__).lower()}", file=sys.stderr)
+    return None
