@@ -154,6 +154,7 @@ def test_keyboard_upload_of_a_face_shows_the_verdict(
 
     verdicts = "|".join(catalog.text("en", f"verdict.{v}") for v in ("beautiful", "average"))
     expect(page.locator(".headline")).to_have_text(re.compile(rf"^({verdicts}) · [\d.]+/10$"))
+    expect(page.locator(".headline")).to_be_in_viewport()
     image = page.get_by_alt_text(catalog.text("en", "page.result_alt"))
     expect(image).to_be_visible()
     assert image.evaluate("img => img.naturalWidth") == Image.open(photo).width
@@ -178,14 +179,14 @@ def test_dropped_text_file_shows_the_error(page, catalog, artifacts):
     page.get_by_role("button", name=catalog.text("en", "page.go")).click()
 
     error = page.locator("#result.is-error .lead")
-    expect(error).to_have_text(catalog.text("en", "errors.not_image"))
+    expect(error).to_have_text(catalog.text("en", "errors.demo.not_image"))
     expect(page.locator("#result-image")).to_be_hidden()
     page.screenshot(path=artifacts / "demo-error.png", full_page=True)
 
 
 def test_language_switch_shows_the_vietnamese_page(page, catalog, artifacts):
     page.set_viewport_size({"width": 390, "height": 844})
-    page.get_by_role("link", name=catalog.text("en", "page.switch_language")).click()
+    page.get_by_role("link", name=catalog.text("vi", "language_name")).click()
 
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(page.locator("h1")).to_have_text(catalog.text("vi", "page.title"))
@@ -194,3 +195,18 @@ def test_language_switch_shows_the_vietnamese_page(page, catalog, artifacts):
     go = page.get_by_role("button", name=catalog.text("vi", "page.go"))
     expect(go).to_be_visible()
     page.screenshot(path=artifacts / "demo-vietnamese-phone.png", full_page=True)
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (390, 844)])
+def test_the_verdict_is_scrolled_into_view(page, catalog, tmp_path, woman_jpeg, viewport):
+    width, height = viewport
+    page.set_viewport_size({"width": width, "height": height})
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(woman_jpeg)
+    page.set_input_files("#photo", photo)
+    page.get_by_role("button", name=catalog.text("en", "page.go")).click()
+
+    headline = page.locator(".headline")
+    expect(headline).to_be_visible()
+    expect(page.locator("#result-image")).to_be_visible()
+    expect(headline).to_be_in_viewport(ratio=1)

@@ -52,11 +52,18 @@ function show(answer) {
   result.dataset.outcome = answer.outcome;
   result.classList.toggle("is-error", answer.error);
   resultImage.hidden = !answer.image;
-  resultImage.src = answer.image || "";
   form.hidden = true;
   result.hidden = false;
   result.focus({ preventScroll: true });
-  result.scrollIntoView({ block: "start" });
+  // Bring the verdict into view once the photo above it has its height.
+  const reveal = () => result.scrollIntoView({ block: "start" });
+  if (answer.image) {
+    resultImage.addEventListener("load", reveal, { once: true });
+    resultImage.src = answer.image;
+  } else {
+    resultImage.removeAttribute("src");
+    reveal();
+  }
 }
 
 function setBusy(busy) {
