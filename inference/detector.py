@@ -1,13 +1,20 @@
-"""Face detection with MediaPipe's BlazeFace models on LiteRT.
+"""Face detection with MediaPipe's BlazeFace models on LiteRT: every face, portraits fast.
 
-`FaceDetector.create(...)` loads the models once; `detect(pixels)` returns `Face`s in
-original-image pixels, largest first. Detection is a cascade, cheapest first:
+`FaceDetector.create(...)` loads the models once; `detect(pixels)` returns every `Face` found
+(up to `most_faces`), in original-image pixels, largest first. The search runs cheapest first:
 
-1. the short-range model on the whole photo, letterboxed with a margin, finds the large
-   faces of selfies, portraits and tight crops; a large face there ends the search;
+1. the short-range model on the whole photo, letterboxed with a margin, finds the large faces
+   of selfies, portraits and tight crops. One large face alone, confirmed by a second look at
+   its surroundings and with no rival candidate, is a portrait: the search ends there;
 2. the full-range model on the whole photo finds medium faces;
-3. when the faces found so far are small (or none), the full-range model looks again at
-   overlapping tiles, which finds faces down to about 8% of the photo's short side.
+3. the short-range model on overlapping tiles half the short side wide finds smaller faces;
+4. where faces are small or none were found, finer tiles find faces down to about 4% of the
+   short side.
+
+Faces from steps 1-2 are merged as they always were (training crops depend on them); faces
+from later passes are added only where no face is yet, so one person is one face. The number
+of passes is capped (`max_passes`) whatever the photo's shape, and a `Deadline` is checked
+before each pass.
 """
 
 from __future__ import annotations
@@ -19,21 +26,28 @@ import cv2
 import numpy as np
 
 from inference import blazeface
+from inference.budget import Deadline
 from inference.types import Face
 
 
 @dataclass(frozen=True, slots=True)
 class DetectorOptions:
-    """Tunable detection settings; fractions are of the photo's short side."""
+    """Tunable detection settings; fractions are of the photo's short side unless said."""
 
-    max_faces: int = 5
+    max_faces: int = 10  # the most faces the engine rates; `detect` returns every face
+    most_faces: int = 100  # the most faces `detect` returns
     short_range_min_score: float = 0.7
     full_range_min_score: float = 0.6
     nms_threshold: float = 0.3
     short_range_padding: float = 0.25
-    large_face: float = 0.3
-    small_face: float = 0.15
-    tile_fraction: float = 0.6
+    large_face: float = 0.3  # a short-range face this tall keeps its own box and keypoints
+    portrait_face: float = 0.3  # of the long side: one such face alone makes a portrait...
+    rival_score: float = 0.5  # ...unless another short-range candidate scores this much
+    tile_fraction: float = 0.5
+    fine_tile_fraction: float = 0.21
+    tile_overlap: float = 0.4  # of a tile's side
+    fine_below: float = 0.12  # fine tiles run when no face, or a face this small, was found
+    max_passes: int = 64  # model passes on one photo, whatever its shape
 
 
 class _BlazeFaceModel:
@@ -64,7 +78,9 @@ class _BlazeFaceModel:
         )
 
 
-def _letterbox(pixels: np.ndarray, size: int, padding: float) -> tuple[np.ndarray, float, float]:
+def _letterbox(
+    pixels: np.ndarray, size: int, padding: float, samples: int = 4
+) -> tuple[np.ndarray, float, float]:
     """Shrink a photo (plus `padding` of its long side on every edge) onto a grey square.
 
     Returns the square and the (scale, offset) that map square pixels back: x = (u - o) / s.
@@ -73,8 +89,8 @@ def _letterbox(pixels: np.ndarray, size: int, padding: float) -> tuple[np.ndarra
     scale = size / (max(height, width) * (1 + 2 * padding))
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
     # Area-averaging a large photo is slower than the model: take every `step`-th pixel first,
-    # leaving at least 4x4 samples to average into each output pixel.
-    step = max(1, int(1 / scale) // 4)
+    # leaving at least `samples` x `samples` to average into each output pixel.
+    step = max(1, int(1 / scale) // samples)
     source = pixels[::step, ::step] if step > 1 else pixels
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(source, (new_w, new_h), interpolation=interpolation)
@@ -84,12 +100,60 @@ def _letterbox(pixels: np.ndarray, size: int, padding: float) -> tuple[np.ndarra
     return square, scale, np.array([off_x, off_y], dtype=np.float64)
 
 
-def _tile_origins(length: int, tile: int) -> list[int]:
-    """Start positions of tiles of side `tile` covering `length` with about 25% overlap."""
+def _tile_origins(length: int, tile: int, overlap: float) -> list[int]:
+    """Start positions of tiles of side `tile` covering `length`, overlapping by `overlap`."""
     if tile >= length:
         return [0]
-    count = int(np.ceil((length - tile) / (tile * 0.75))) + 1
+    count = int(np.ceil((length - tile) / (tile * (1 - overlap)))) + 1
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+def tile_grid(
+    height: int, width: int, tile: int, overlap: float, most: int
+) -> list[tuple[int, int, int]]:
+    """Square tiles (x, y, side) covering the photo: at most `most`, larger ones if need be."""
+    tile = max(1, min(tile, height, width))
+    while True:
+        xs, ys = _tile_origins(width, tile, overlap), _tile_origins(height, tile, overlap)
+        if len(xs) * len(ys) <= most or tile >= min(height, width):
+            break
+        tile = min(round(tile * 1.15) + 1, min(height, width))
+    grid = [(x, y, tile) for y in ys for x in xs]
+    return grid[:most]
+
+
+def _empty() -> blazeface.Detections:
+    return blazeface.Detections(np.zeros((0, 4)), np.zeros((0, 6, 2)), np.zeros(0))
+
+
+def _join(parts: list[blazeface.Detections]) -> blazeface.Detections:
+    parts = [p for p in parts if len(p.scores)] or [_empty()]
+    return blazeface.Detections(
+        np.concatenate([p.boxes for p in parts]),
+        np.concatenate([p.keypoints for p in parts]),
+        np.concatenate([p.scores for p in parts]),
+    )
+
+
+def _select(found: blazeface.Detections, keep: np.ndarray) -> blazeface.Detections:
+    return blazeface.Detections(found.boxes[keep], found.keypoints[keep], found.scores[keep])
+
+
+def _overlaps(box: np.ndarray, others: np.ndarray, threshold: float) -> bool:
+    """Whether `box` is the same face as one of `others`: IoU above `threshold`, or mostly
+    inside one (a face cut by a tile's edge), or holding one mostly inside it."""
+    if not len(others):
+        return False
+    x0 = np.maximum(box[0], others[:, 0])
+    y0 = np.maximum(box[1], others[:, 1])
+    x1 = np.minimum(box[2], others[:, 2])
+    y1 = np.minimum(box[3], others[:, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
+    iou = inter / np.maximum(area + areas - inter, 1e-12)
+    inside = inter / np.maximum(np.minimum(area, areas), 1e-12)
+    return bool(np.any((iou > threshold) | (inside > 0.5)))
 
 
 class FaceDetector:
@@ -113,66 +177,34 @@ class FaceDetector:
             options or DetectorOptions(),
         )
 
-    def detect(self, pixels: np.ndarray) -> list[Face]:
-        """Faces in an HxWx3 uint8 RGB photo, largest first, at most `max_faces`."""
-        opts = self.options
-        short_side = min(pixels.shape[:2])
-        found = [self._pass(self._short_range, pixels, opts.short_range_padding)]
-        if self._largest(found) < opts.large_face * short_side:
-            found.append(self._pass(self._full_range, pixels, 0.0))
-            if self._largest(found) < opts.small_face * short_side:
-                found.extend(self._tiles(pixels))
-        merged = blazeface.weighted_nms(
-            blazeface.Detections(
-                np.concatenate([f.boxes for f in found]),
-                np.concatenate([f.keypoints for f in found]),
-                np.concatenate([f.scores for f in found]),
-            ),
-            opts.nms_threshold,
-        )
-        faces = self._to_faces(merged, pixels.shape[1], pixels.shape[0])
-        faces.sort(key=lambda face: face.area, reverse=True)
-        return faces[: opts.max_faces]
+    def detect(self, pixels: np.ndarray, deadline: Deadline | None = None) -> list[Face]:
+        """Every face in an HxWx3 uint8 RGB photo (up to `most_faces`), largest first.
 
-    @staticmethod
-    def _largest(found: list[blazeface.Detections]) -> float:
-        sides = [np.max(f.boxes[:, 3] - f.boxes[:, 1]) for f in found if len(f.scores)]
-        return max(sides, default=0.0)
+        Raises OutOfTime when `deadline` passes between two model passes."""
+        search = _Search(self, pixels, deadline)
+        return self._to_faces(search.run(), pixels.shape[1], pixels.shape[0])
 
-    def _pass(self, model: _BlazeFaceModel, pixels: np.ndarray, padding: float):
-        """One model run on a whole photo or tile; boxes in that photo's pixels."""
-        square, scale, offset = _letterbox(pixels, model.spec.input_size, padding)
-        min_score = (
-            self.options.short_range_min_score
-            if model is self._short_range
-            else self.options.full_range_min_score
-        )
+    def _pass(
+        self,
+        model: _BlazeFaceModel,
+        pixels: np.ndarray,
+        padding: float,
+        min_score: float,
+        origin: tuple[int, int] = (0, 0),
+        samples: int = 4,
+    ) -> blazeface.Detections:
+        """One model run on a whole photo or a region of it; boxes in the photo's pixels."""
+        square, scale, offset = _letterbox(pixels, model.spec.input_size, padding, samples)
         raw = model.run(square, min_score)
         size = model.spec.input_size
+        shift = np.asarray(origin, dtype=np.float64)
         return blazeface.Detections(
-            (raw.boxes * size - np.tile(offset, 2)) / scale,
-            (raw.keypoints * size - offset) / scale,
+            (raw.boxes * size - np.tile(offset, 2)) / scale + np.tile(shift, 2),
+            (raw.keypoints * size - offset) / scale + shift,
             raw.scores,
         )
 
-    def _tiles(self, pixels: np.ndarray) -> list[blazeface.Detections]:
-        """Full-range passes over overlapping square tiles, mapped back to photo pixels."""
-        height, width = pixels.shape[:2]
-        tile = round(min(height, width) * self.options.tile_fraction)
-        results = []
-        for y in _tile_origins(height, tile):
-            for x in _tile_origins(width, tile):
-                part = self._pass(self._full_range, pixels[y : y + tile, x : x + tile], 0.0)
-                shift = np.array([x, y], dtype=np.float64)
-                results.append(
-                    blazeface.Detections(
-                        part.boxes + np.tile(shift, 2), part.keypoints + shift, part.scores
-                    )
-                )
-        return results
-
-    @staticmethod
-    def _to_faces(found: blazeface.Detections, width: int, height: int) -> list[Face]:
+    def _to_faces(self, found: blazeface.Detections, width: int, height: int) -> list[Face]:
         faces = []
         for corners, points, score in zip(found.boxes, found.keypoints, found.scores, strict=True):
             x0, y0 = max(0.0, float(corners[0])), max(0.0, float(corners[1]))
@@ -186,4 +218,151 @@ class FaceDetector:
                     keypoints=tuple((float(x), float(y)) for x, y in points),
                 )
             )
-        return faces
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces[: self.options.most_faces]
+
+
+class _Search:
+    """One photo's search: its passes so far, counted against the options' cap."""
+
+    def __init__(self, detector: FaceDetector, pixels: np.ndarray, deadline: Deadline | None):
+        self.detector = detector
+        self.options = detector.options
+        self.pixels = pixels
+        self.deadline = deadline
+        self.passes = 0
+        self.short_side = min(pixels.shape[:2])
+
+    def _run_pass(
+        self, model, region, padding, min_score, origin=(0, 0), samples=4
+    ) -> blazeface.Detections:
+        if self.deadline is not None:
+            self.deadline.check()
+        self.passes += 1
+        return self.detector._pass(model, region, padding, min_score, origin, samples)
+
+    def run(self) -> blazeface.Detections:
+        """The cascade: a confirmed portrait ends after one look; anything else is searched."""
+        opts, detector = self.options, self.detector
+        candidates = self._run_pass(
+            detector._short_range, self.pixels, opts.short_range_padding, opts.rival_score
+        )
+        strong = candidates.scores >= opts.short_range_min_score
+        short_range = self._confirmed(_select(candidates, strong))
+        merged = blazeface.weighted_nms(short_range, opts.nms_threshold)
+        if self._is_portrait(merged, _select(candidates, ~strong)):
+            return merged
+        full_range = self._run_pass(
+            detector._full_range, self.pixels, 0.0, opts.full_range_min_score
+        )
+        if self._largest(merged) >= opts.large_face * self.short_side:
+            base, extra = merged, [full_range]
+        else:
+            base = blazeface.weighted_nms(_join([short_range, full_range]), opts.nms_threshold)
+            extra = []
+        extra.extend(self._tiles(opts.tile_fraction))
+        found = self._add(base, extra)
+        smallest = np.min(found.boxes[:, 3] - found.boxes[:, 1]) if len(found.scores) else 0.0
+        if not len(found.scores) or smallest < opts.fine_below * self.short_side:
+            found = self._add(found, self._tiles(opts.fine_tile_fraction))
+        return found
+
+    def _confirmed(self, found: blazeface.Detections) -> blazeface.Detections:
+        """Drop the largest face when it is large and a second look at its surroundings, at
+        a finer scale, does not find it again (a false face spanning several small ones)."""
+        if not len(found.scores):
+            return found
+        heights = found.boxes[:, 3] - found.boxes[:, 1]
+        largest = int(np.argmax(heights))
+        if heights[largest] < self.options.large_face * self.short_side:
+            return found
+        box = found.boxes[largest]
+        side = 1.4 * max(box[2] - box[0], box[3] - box[1])
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        height, width = self.pixels.shape[:2]
+        x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+        x1, y1 = min(width, round(cx + side / 2)), min(height, round(cy + side / 2))
+        again = self._run_pass(
+            self.detector._short_range,
+            self.pixels[y0:y1, x0:x1],
+            self.options.short_range_padding,
+            self.options.short_range_min_score,
+            (x0, y0),
+            samples=2,
+        )
+        if len(again.scores) and blazeface.iou(box, again.boxes).max() >= 0.5:
+            return found
+        keep = np.ones(len(found.scores), dtype=bool)
+        keep[largest] = False
+        return _select(found, keep)
+
+    def _is_portrait(self, merged: blazeface.Detections, weak: blazeface.Detections) -> bool:
+        """One large face and no other candidate anywhere: a portrait, searched no further."""
+        if len(merged.scores) != 1:
+            return False
+        box = merged.boxes[0]
+        if box[3] - box[1] < self.options.portrait_face * max(self.pixels.shape[:2]):
+            return False
+        return not any(
+            blazeface.iou(other, merged.boxes)[0] <= self.options.nms_threshold
+            for other in weak.boxes
+        )
+
+    @staticmethod
+    def _largest(found: blazeface.Detections) -> float:
+        return float(np.max(found.boxes[:, 3] - found.boxes[:, 1], initial=0.0))
+
+    def _tiles(self, fraction: float) -> list[blazeface.Detections]:
+        """Short-range passes over overlapping square tiles, within the photo's pass cap.
+
+        The photo is resized once so that a tile is the model's input, then cut. A face cut by
+        a tile's inner edge is left to the neighbouring tile that holds it whole."""
+        opts = self.options
+        height, width = self.pixels.shape[:2]
+        most = opts.max_passes - self.passes
+        if most <= 0:
+            return []
+        grid = tile_grid(
+            height, width, max(64, round(self.short_side * fraction)), opts.tile_overlap, most
+        )
+        size = self.detector._short_range.spec.input_size
+        scale = size / grid[0][2]
+        step = max(1, int(1 / scale) // 4)
+        source = self.pixels[::step, ::step] if step > 1 else self.pixels
+        shape = (max(size, round(width * scale)), max(size, round(height * scale)))
+        interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+        resized = cv2.resize(source, shape, interpolation=interpolation)
+        results = []
+        for x, y, side in grid:
+            if self.deadline is not None:
+                self.deadline.check()
+            self.passes += 1
+            u, v = min(round(x * scale), shape[0] - size), min(round(y * scale), shape[1] - size)
+            raw = self.detector._short_range.run(
+                np.ascontiguousarray(resized[v : v + size, u : u + size]),
+                opts.short_range_min_score,
+            )
+            shift = np.array([u, v], dtype=np.float64)
+            boxes = (raw.boxes * size + np.tile(shift, 2)) / scale
+            edge = 0.01 * side
+            inner = (
+                ((boxes[:, 0] < x + edge) & (x > 0))
+                | ((boxes[:, 1] < y + edge) & (y > 0))
+                | ((boxes[:, 2] > x + side - edge) & (x + side < width))
+                | ((boxes[:, 3] > y + side - edge) & (y + side < height))
+            )
+            part = blazeface.Detections(boxes, (raw.keypoints * size + shift) / scale, raw.scores)
+            results.append(_select(part, ~inner))
+        return results
+
+    def _add(
+        self, base: blazeface.Detections, extra: list[blazeface.Detections]
+    ) -> blazeface.Detections:
+        """`base` as it is, plus the merged `extra` faces that are not already in it."""
+        merged = blazeface.weighted_nms(_join(extra), self.options.nms_threshold)
+        keep, boxes = [], base.boxes
+        for i in np.argsort(-merged.scores):
+            if not _overlaps(merged.boxes[i], boxes, self.options.nms_threshold):
+                keep.append(i)
+                boxes = np.vstack([boxes, merged.boxes[i]])
+        return _join([base, _select(merged, np.array(keep, dtype=int))])

@@ -1,7 +1,9 @@
 """Xinh's one settings layer: `XINH_*` environment variables over an optional TOML file.
 
 Every setting is declared once below with its type, default and a line of help; `xinh config`
-prints them (secrets masked) and the README's configuration table lists the same.
+prints them (secrets masked) and the README's configuration table lists the same. The engine's
+settings take their defaults from the engine's own option classes, so each default number is
+written once, and the engine's options are always built from the settings.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ def _default_data_dir() -> str:
 
 def _setting(default: Any, help: str, secret: bool = False) -> Any:
     return field(default=default, metadata={"help": help, "secret": secret})
+
+
+def _default(options: type, name: str) -> Any:
+    """The default of one field of an engine option class (a dataclass)."""
+    return {f.name: f for f in fields(options)}[name].default
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +70,23 @@ class Settings:
     )
     models_dir: str = _setting("", "Folder holding xinh-face.json and its model (empty: bundled)")
     rate_limit_per_minute: int = _setting(5, "Photos each user may send per minute")
-    max_bytes: int = _setting(20 * 1024 * 1024, "Largest photo accepted, in bytes")
-    max_pixels: int = _setting(40_000_000, "Largest photo accepted, in pixels")
-    min_side: int = _setting(32, "Smallest photo side accepted, in pixels")
-    max_faces: int = _setting(5, "Most faces rated in one photo")
-    workers: int = _setting(2, "Engine worker threads")
-    queue_limit: int = _setting(32, "Photos waiting for a worker before new ones get 'busy'")
-    photo_timeout: float = _setting(20.0, "Seconds one photo may take before 'busy, try again'")
+    max_bytes: int = _setting(_default(Limits, "max_bytes"), "Largest photo accepted, in bytes")
+    max_pixels: int = _setting(_default(Limits, "max_pixels"), "Largest photo accepted, in pixels")
+    min_side: int = _setting(
+        _default(Limits, "min_side"), "Smallest photo side accepted, in pixels"
+    )
+    max_faces: int = _setting(
+        _default(DetectorOptions, "max_faces"),
+        "Most faces rated in one photo; more are counted in one line",
+    )
+    workers: int = _setting(_default(EngineOptions, "workers"), "Engine worker threads")
+    queue_limit: int = _setting(
+        _default(EngineOptions, "queue_limit"),
+        "Photos waiting for a worker before new ones get 'busy'",
+    )
+    photo_timeout: float = _setting(
+        _default(EngineOptions, "timeout_s"), "Seconds one photo may take before 'busy, try again'"
+    )
     health_host: str = _setting("127.0.0.1", "Address of the /healthz and /metrics server")
     health_port: int = _setting(9090, "Port of the /healthz and /metrics server (0: off)")
     demo_host: str = _setting("127.0.0.1", "Address `xinh demo` binds")
@@ -118,7 +135,9 @@ class Settings:
             workers=self.workers,
             queue_limit=self.queue_limit,
             timeout_s=self.photo_timeout,
-            limits=Limits(self.max_bytes, self.max_pixels, self.min_side),
+            limits=Limits(
+                max_bytes=self.max_bytes, max_pixels=self.max_pixels, min_side=self.min_side
+            ),
             detector=DetectorOptions(max_faces=self.max_faces),
         )
 
