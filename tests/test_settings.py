@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from inference.detector import DetectorOptions
+from inference.engine import EngineOptions
+from inference.types import Limits
 from xinh.cli import main
 from xinh.settings import ConfigError, Settings, describe
 
@@ -89,3 +92,16 @@ def test_log_scrubbing_masks_tokens_even_inside_urls(caplog) -> None:
     )
     ScrubSecrets().filter(record)
     assert TOKEN not in record.getMessage() and "[secret]" in record.getMessage()
+
+
+def test_engine_defaults_are_the_engine_classes_own() -> None:
+    """Each default number is written once: the settings read the engine's option classes."""
+    defaults = Settings().engine_options()
+    assert defaults.limits == Limits()
+    assert defaults.detector == DetectorOptions()
+    assert (defaults.workers, defaults.queue_limit, defaults.timeout_s) == (
+        EngineOptions().workers,
+        EngineOptions().queue_limit,
+        EngineOptions().timeout_s,
+    )
+    assert Settings().max_faces == 10
