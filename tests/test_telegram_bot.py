@@ -421,3 +421,36 @@ async def test_xinh_telegram_keeps_retrying_while_telegram_is_unreachable(fake, 
     assert "Telegram unreachable (NetworkError): retrying in 1 s" in output
     assert "Telegram unreachable (NetworkError): retrying in 2 s" in output
     assert TOKEN.split(":")[1] not in output
+
+
+class _Quoted:
+    """A photo message that records how the bot answers it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+
+    async def reply_photo(self, photo: bytes, caption: str | None, do_quote: bool) -> None:
+        self.calls.append(("photo", caption))
+
+    async def reply_text(self, text: str, do_quote: bool) -> None:
+        self.calls.append(("text", text))
+
+
+@pytest.mark.parametrize("faces", [3, 60])
+async def test_a_long_group_list_goes_beside_the_numbered_photo(faces: int) -> None:
+    """A caption holds 1024 characters: a longer list is sent as a message after the photo."""
+    from bots.replies import Platform, compose, text_length
+    from bots.telegram_photos import _send
+    from inference.types import Analysis, Face, RatedFace
+
+    face = Face(box=(10, 10, 50, 50), score=0.9, keypoints=((20, 30),) * 6)
+    rated = tuple(RatedFace(face, 0.9, "female", 6.0, "average") for _ in range(faces))
+    analysis = Analysis(Outcome.RATED, rated, pixels=np.zeros((64, 64, 3), np.uint8))
+    reply = compose(analysis, "vi", CATALOG, platform=Platform.TELEGRAM)
+    message = _Quoted()
+    await _send(message, reply)
+    if text_length(reply.text) <= 1024:
+        assert message.calls == [("photo", reply.text)]
+    else:
+        assert faces == 60
+        assert message.calls == [("photo", None), ("text", reply.text)]
