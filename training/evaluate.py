@@ -118,7 +118,7 @@ for source, run in ours.items():
     results[source]["face_found"] = float(run["found"].mean())
     results[source]["photos"] = len(run["records"])
     if source == "fairface":
-        results[source]["adults"] = metrics_on(run, run["reviewed"], is_adult)
+        results[source]["adult_faces"] = metrics_on(run, run["reviewed"], is_adult)
 results["utkface"]["raw_labels"] = metrics_on(ours["utkface"], ours["utkface"]["records"])
 
 if peer:
@@ -199,7 +199,7 @@ def men_in(m: dict) -> int:
 def target_rows() -> list[tuple[str, str, str, str, bool]]:
     """Issue 19's goals, each figure with its 95% interval."""
     u, b, f, s = (results[k] for k in ("utkface", "mebeauty", "fairface", "scut"))
-    fa = f["adults"]
+    fa = f["adult_faces"]
     rows = []
     for name, m in (("UTKFace", u), ("MEBeauty", b), ("SCUT", s)):
         rows.append(
@@ -340,7 +340,7 @@ for source in ours:
         f"[{interval(m['men_refused'], men_in(m))}] | {pct(m['gender_accuracy_at_half'])} | "
         f"{pct(m['children_answered_as_children'])} | {pct(m['adults_answered_as_children'])} |"
     )
-fa = results["fairface"]["adults"]
+fa = results["fairface"]["adult_faces"]
 lines.append(
     f"| fairface val, adults 20+ | {fa['faces']} | | {pct(fa['gender_accuracy'])} | "
     f"{pct(fa['women_called_men'])} [{interval(fa['women_called_men'], women_in(fa))}] | "
