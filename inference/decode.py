@@ -1,8 +1,11 @@
 """Photo bytes to upright RGB pixels, refusing anything too big, too small or unreadable.
 
 Limits are checked against the byte count and the header's dimensions before any pixel is
-decoded, so a decompression bomb costs a header read. Refusals are `Decoded` outcomes; no
-exception escapes.
+decoded, so a decompression bomb costs a header read. Memory stays within one photo's: a large
+JPEG is decoded reduced (libjpeg's 1/2, 1/4, 1/8), formats that must be decoded whole are
+refused above `max_full_pixels`, only the first frame or page is read, and anything over
+`work_pixels` is reduced before its colours are converted. Refusals are `Decoded` outcomes;
+no exception escapes.
 """
 
 from __future__ import annotations
@@ -55,18 +58,49 @@ def decode(data: bytes, limits: Limits | None = None) -> Decoded:
     with image:
         if image.format not in ACCEPTED_FORMATS:
             return Decoded(Outcome.UNSUPPORTED, detail=str(image.format))
-        width, height = image.size
-        if width * height > limits.max_pixels:
-            return Decoded(Outcome.TOO_LARGE, detail=f"{width}x{height}")
-        if min(width, height) < limits.min_side:
-            return Decoded(Outcome.TOO_SMALL, detail=f"{width}x{height}")
+        refusal = _refusal(image, limits)
+        if refusal is not None:
+            return refusal
         try:
-            if _fast_jpeg(image, data):
+            if _fast_jpeg(image, data, limits):
                 return Decoded(Outcome.OK, pixels=_decode_jpeg(data))
-            pixels = _to_rgb(ImageOps.exif_transpose(image))
+            _draft(image, limits)
+            pixels = _to_rgb(ImageOps.exif_transpose(_reduced(image, limits)))
         except Exception as exc:  # truncated or corrupt pixel data
             return Decoded(Outcome.UNREADABLE, detail=type(exc).__name__)
     return Decoded(Outcome.OK, pixels=pixels)
+
+
+def _refusal(image: Image.Image, limits: Limits) -> Decoded | None:
+    """Why the header's size alone refuses the photo, or None."""
+    width, height = image.size
+    size = f"{width}x{height}"
+    if min(width, height) < limits.min_side:
+        return Decoded(Outcome.TOO_SMALL, detail=size)
+    if width * height > limits.max_pixels:
+        return Decoded(Outcome.TOO_LARGE, detail=size)
+    if image.format not in ("JPEG", "MPO") and width * height > limits.max_full_pixels:
+        return Decoded(Outcome.TOO_LARGE, detail=f"{size} {image.format} is decoded whole")
+    if max(width, height) > limits.max_aspect * min(width, height):
+        return Decoded(Outcome.UNSUPPORTED, detail=f"{size}: longer than {limits.max_aspect}:1")
+    return None
+
+
+def _draft(image: Image.Image, limits: Limits) -> None:
+    """Let libjpeg decode a large JPEG at 1/2, 1/4 or 1/8 size, within `work_pixels`."""
+    width, height = image.size
+    if image.format in ("JPEG", "MPO") and width * height > limits.work_pixels:
+        share = (limits.work_pixels / (width * height)) ** 0.5 / 2
+        image.draft(image.mode, (max(1, int(width * share) + 1), max(1, int(height * share) + 1)))
+
+
+def _reduced(image: Image.Image, limits: Limits) -> Image.Image:
+    """The first frame, decoded, box-reduced by a whole factor to within `work_pixels`."""
+    image.load()
+    factor = int(np.ceil((image.width * image.height / limits.work_pixels) ** 0.5))
+    if factor > 1 and image.mode in ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"):
+        return image.reduce(factor)
+    return image
 
 
 def _looks_like_image(data: bytes) -> bool:
@@ -76,11 +110,12 @@ def _looks_like_image(data: bytes) -> bool:
     return data.startswith(_IMAGE_SIGNATURES) or is_webp or is_heif
 
 
-def _fast_jpeg(image: Image.Image, data: bytes) -> bool:
-    """A complete RGB or grey JPEG, which OpenCV decodes faster than PIL."""
+def _fast_jpeg(image: Image.Image, data: bytes, limits: Limits) -> bool:
+    """A complete RGB or grey JPEG within `work_pixels`, which OpenCV decodes faster than PIL."""
     return (
         image.format == "JPEG"
         and image.mode in ("RGB", "L")
+        and image.width * image.height <= limits.work_pixels
         and data.rstrip(b"\0").endswith(b"\xff\xd9")
     )
 
@@ -104,10 +139,12 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         grey = np.asarray(image, dtype=np.float32).clip(0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
     if image.mode == "P":
-        image = image.convert("RGBA")
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA"))
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+        alpha = rgba[..., 3:].astype(np.uint16)
+        flat = (rgba[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255
+        return np.ascontiguousarray(flat.astype(np.uint8))
     if image.mode != "RGB":
         image = image.convert("RGB")
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))

@@ -7,21 +7,26 @@
 LiteRT interpreters are not thread-safe, so each thread gets its own detector and face
 model, built on first use (and up front for the pool's workers by `warm_up`). A full pool
 answers `busy` at once instead of queueing without bound; a slow photo answers `timeout`.
+Each photo carries a `Deadline` that its worker checks between steps, so a worker stops
+itself; its slot in the pool is freed only when the worker really is free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.align import align
+from inference.budget import Deadline, OutOfTime
 from inference.decode import decode
 from inference.detector import DetectorOptions, FaceDetector
 from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
 from inference.model_files import ModelFilesMissing, detector_files, models_dir
+from inference.order import reading_order
 from inference.types import Analysis, Decoded, Face, Limits, Outcome
 from inference.verdict import photo_outcome, rate_face
 
@@ -33,6 +38,7 @@ class EngineOptions:
     workers: int = 2
     queue_limit: int = 32
     timeout_s: float = 20.0
+    close_timeout_s: float = 1.0  # how long `close` waits for photos in flight
     limits: Limits = field(default_factory=Limits)
     detector: DetectorOptions = field(default_factory=DetectorOptions)
 
@@ -54,7 +60,9 @@ class Engine:
         self._detector_paths = detector_paths
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(options.workers, thread_name_prefix="xinh-engine")
-        self._in_flight = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._running: set[concurrent.futures.Future] = set()
 
     @classmethod
     def create(cls, models: Path | None = None, options: EngineOptions | None = None) -> Engine:
@@ -75,8 +83,9 @@ class Engine:
 
     @property
     def queue_depth(self) -> int:
-        """Photos accepted by `analyze` and not yet answered."""
-        return self._in_flight
+        """Photos accepted by `analyze` whose worker is not yet free."""
+        with self._lock:
+            return len(self._running)
 
     def _pipeline(self) -> _Pipeline:
         pipeline = getattr(self._local, "pipeline", None)
@@ -89,43 +98,76 @@ class Engine:
         """Decode photo bytes under the engine's limits."""
         return decode(data, self.options.limits)
 
-    def find_faces(self, data: bytes) -> tuple[Decoded, list[Face]]:
-        """Decode and detect in the calling thread: the photo and its faces, largest first."""
+    def find_faces(
+        self, data: bytes, deadline: Deadline | None = None
+    ) -> tuple[Decoded, list[Face]]:
+        """Decode and detect in the calling thread: the photo and every face, largest first."""
         decoded = self.decode(data)
         if not decoded.ok:
             return decoded, []
-        return decoded, self._pipeline().detector.detect(decoded.pixels)
+        return decoded, self._pipeline().detector.detect(decoded.pixels, deadline)
 
-    def analyze_now(self, data: bytes) -> Analysis:
-        """The whole pipeline in the calling thread."""
-        decoded, faces = self.find_faces(data)
+    def analyze_now(self, data: bytes, deadline: Deadline | None = None) -> Analysis:
+        """The whole pipeline in the calling thread: the largest `max_faces` faces are rated and
+        given in reading order; `timeout` once `deadline` passes between two steps."""
+        try:
+            return self._analyze(data, deadline)
+        except OutOfTime:
+            return Analysis(Outcome.TIMEOUT)
+
+    def _analyze(self, data: bytes, deadline: Deadline | None) -> Analysis:
+        decoded, faces = self.find_faces(data, deadline)
         if not decoded.ok:
             return Analysis(decoded.outcome)
+        chosen = faces[: self.options.detector.max_faces]
         model = self._pipeline().model
-        rated = tuple(
-            rate_face(
-                face,
-                model.predict(align(decoded.pixels, face, self.spec.input_size, self.spec.margin)),
-                self.spec.female_threshold,
-                self.spec.beautiful_threshold,
-                self.spec.child_age,
+        rated = []
+        for face in reading_order(chosen):
+            if deadline is not None:
+                deadline.check()
+            crop = align(decoded.pixels, face, self.spec.input_size, self.spec.margin)
+            rated.append(
+                rate_face(
+                    face,
+                    model.predict(crop),
+                    self.spec.female_threshold,
+                    self.spec.beautiful_threshold,
+                    self.spec.child_age,
+                )
             )
-            for face in faces
+        return Analysis(
+            photo_outcome(tuple(rated)),
+            tuple(rated),
+            unrated_faces=len(faces) - len(chosen),
+            pixels=decoded.pixels,
         )
-        return Analysis(photo_outcome(rated), rated, decoded.pixels)
 
     async def analyze(self, data: bytes) -> Analysis:
-        """The whole pipeline in the pool: `busy` when the pool is full, `timeout` when slow."""
-        if self._in_flight >= self.options.workers + self.options.queue_limit:
+        """The whole pipeline in the pool: `busy` when the pool is full, `timeout` when slow.
+
+        A timed-out photo's worker stops at its next check; its slot stays taken until then."""
+        if self._stop.is_set():
             return Analysis(Outcome.BUSY)
-        self._in_flight += 1
+        with self._lock:
+            if len(self._running) >= self.options.workers + self.options.queue_limit:
+                return Analysis(Outcome.BUSY)
+            deadline = Deadline.after(self.options.timeout_s, self._stop)
+            future = self._pool.submit(self.analyze_now, data, deadline)
+            self._running.add(future)
+        future.add_done_callback(self._release)
         try:
-            future = asyncio.get_running_loop().run_in_executor(self._pool, self.analyze_now, data)
-            return await asyncio.wait_for(future, self.options.timeout_s)
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.options.timeout_s)
         except TimeoutError:
             return Analysis(Outcome.TIMEOUT)
-        finally:
-            self._in_flight -= 1
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if future.cancelled() and not (task and task.cancelling()):
+                return Analysis(Outcome.BUSY)  # dropped from the queue by `close`
+            raise
+
+    def _release(self, future: concurrent.futures.Future) -> None:
+        with self._lock:
+            self._running.discard(future)
 
     def warm_up(self) -> None:
         """Build every worker's pipeline now, so the first photo is not slowed by loading."""
@@ -139,5 +181,10 @@ class Engine:
             future.result()
 
     def close(self) -> None:
-        """Finish the photos in flight and stop the worker threads."""
-        self._pool.shutdown(wait=True)
+        """Stop the workers: photos in flight stop at their next check, queued ones are
+        dropped, and this returns within `close_timeout_s` whatever is in flight."""
+        self._stop.set()
+        with self._lock:
+            running = set(self._running)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        concurrent.futures.wait(running, timeout=self.options.close_timeout_s)

@@ -29,8 +29,11 @@ class Limits:
     """What the decoder refuses before spending memory on it; all configurable."""
 
     max_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 40_000_000
+    max_pixels: int = 40_000_000  # JPEG, which decodes reduced (1/2, 1/4, 1/8)
     min_side: int = 32
+    max_full_pixels: int = 12_500_000  # formats decoded whole: PNG, GIF, TIFF, WebP, HEIF...
+    max_aspect: float = 10.0  # long side over short side
+    work_pixels: int = 8_000_000  # larger photos are reduced while or right after decoding
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import threading
+import time
 from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
 
 from inference.engine import Engine, EngineOptions
 from inference.types import Outcome
+from tests import badfiles
 
 
 def test_a_womans_portrait_is_rated(engine: Engine, woman_jpeg: bytes) -> None:
@@ -66,3 +73,77 @@ async def test_a_slow_photo_times_out(astronaut_jpeg: bytes) -> None:
         assert (await engine.analyze(astronaut_jpeg)).outcome is Outcome.TIMEOUT
     finally:
         engine.close()
+
+
+def _collage(face: np.ndarray, rows: int, cols: int) -> bytes:
+    """A JPEG grid of `rows` x `cols` copies of one face, each row a little staggered."""
+    canvas = np.full((rows * 260 + 40, cols * 220 + 40, 3), 120, np.uint8)
+    tile = cv2.resize(face, (180, 210))
+    for row in range(rows):
+        for col in range(cols):
+            y, x = 20 + row * 260 + (col % 2) * 15, 20 + col * 220
+            canvas[y : y + 210, x : x + 180] = tile
+    return cv2.imencode(".jpg", cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+def test_group_faces_are_rated_in_reading_order_and_the_rest_counted(
+    engine: Engine, woman_jpeg: bytes
+) -> None:
+    pixels = engine.decode(woman_jpeg).pixels
+    x, y, w, h = (round(v) for v in engine.find_faces(woman_jpeg)[1][0].box)
+    face = pixels[max(0, y - h // 4) : y + h + h // 8, max(0, x - w // 8) : x + w + w // 8]
+    analysis = engine.analyze_now(_collage(face, 3, 4))
+    assert len(analysis.faces) == 10 and analysis.unrated_faces == 2
+    centres = [(f.face.box[1] + f.face.box[3] / 2, f.face.box[0]) for f in analysis.faces]
+    rows = [int(cy // 260) for cy, _ in centres]
+    assert rows == sorted(rows)
+    for row in set(rows):
+        xs = [cx for (cy, cx), r in zip(centres, rows, strict=True) if r == row]
+        assert xs == sorted(xs)
+
+
+def test_crafted_long_photo_costs_a_header_read(engine: Engine) -> None:
+    thin = badfiles.encode(Image.new("RGB", (100, 40_000)), "PNG")
+    started = time.perf_counter()
+    assert engine.analyze_now(thin).outcome is Outcome.UNSUPPORTED
+    assert time.perf_counter() - started < 2
+
+
+async def test_a_timed_out_photo_keeps_its_slot_until_its_worker_stops(
+    astronaut_jpeg: bytes,
+) -> None:
+    engine = Engine.create(options=EngineOptions(workers=1, queue_limit=0, timeout_s=0.2))
+    release = threading.Event()
+    original = engine.find_faces
+
+    def stalled(data, deadline=None):
+        release.wait(5)
+        return original(data, deadline)
+
+    engine.find_faces = stalled
+    try:
+        assert (await engine.analyze(astronaut_jpeg)).outcome is Outcome.TIMEOUT
+        assert engine.queue_depth == 1
+        assert (await engine.analyze(astronaut_jpeg)).outcome is Outcome.BUSY
+        release.set()
+        for _ in range(100):
+            if engine.queue_depth == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert engine.queue_depth == 0
+    finally:
+        release.set()
+        engine.close()
+
+
+async def test_close_returns_on_time_with_a_stalled_worker(astronaut_jpeg: bytes) -> None:
+    engine = Engine.create(options=EngineOptions(workers=1, close_timeout_s=0.3))
+    release = threading.Event()
+    engine.find_faces = lambda data, deadline=None: release.wait(10)
+    task = asyncio.ensure_future(engine.analyze(astronaut_jpeg))
+    await asyncio.sleep(0.1)
+    started = time.perf_counter()
+    engine.close()
+    assert time.perf_counter() - started < 2
+    release.set()
+    task.cancel()

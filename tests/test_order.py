@@ -1,0 +1,27 @@
+"""Which faces a photo's answer covers, and in what order."""
+
+from __future__ import annotations
+
+from inference.order import largest_face, reading_order
+from inference.types import Face
+
+
+def _face(x: float, y: float, side: float = 100) -> Face:
+    return Face(box=(x, y, side, side), score=0.9, keypoints=())
+
+
+def test_rows_top_to_bottom_left_to_right_within_a_row() -> None:
+    faces = [_face(500, 40), _face(20, 0), _face(260, 420), _face(300, 30), _face(10, 400)]
+    assert [f.box[:2] for f in reading_order(faces)] == [
+        (20, 0),
+        (300, 30),
+        (500, 40),
+        (10, 400),
+        (260, 420),
+    ]
+
+
+def test_largest_face() -> None:
+    faces = [_face(0, 0, 50), _face(100, 0, 120), _face(300, 0, 80)]
+    assert largest_face(faces) is faces[1]
+    assert largest_face([]) is None
