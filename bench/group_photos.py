@@ -85,7 +85,7 @@ def _validation_paths(rng: np.random.Generator, per_source: int) -> list[Path]:
 def source_faces(
     detector: FaceDetector, rng: np.random.Generator, per_source: int
 ) -> list[SourceFace]:
-    """Validation pictures cut square around their one face; those without exactly one are left out."""
+    """Validation pictures cut square around their face; those without exactly one are left out."""
     faces = []
     for path in _validation_paths(rng, per_source):
         decoded = decode(path.read_bytes())
@@ -184,7 +184,7 @@ def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def match(truth: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy one-to-one matching at IoU >= MIN_IOU: which true faces and which detections matched."""
+    """Greedy one-to-one matching at IoU >= MIN_IOU: which true faces and detections matched."""
     hit_truth = np.zeros(len(truth), bool)
     hit_found = np.zeros(len(found), bool)
     if len(truth) and len(found):
@@ -245,7 +245,7 @@ def xinh_detector() -> Detect:
 
 
 def haar_detector() -> Detect:
-    """OpenCV's frontal-face Haar cascade with its usual settings (the original project's detector)."""
+    """OpenCV's frontal-face Haar cascade, usual settings (the original project's detector)."""
     cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
 
     def detect(pixels: np.ndarray) -> np.ndarray:
@@ -297,25 +297,23 @@ class DlibDetector:
 
 def report(name: str, score: Score) -> None:
     """One detector's table: recall and precision by face size, then whole photos and time."""
-    print(
-        f"\n{name}: {score.photos} photos, {score.truth.sum()} faces, {score.seconds / score.photos * 1000:.0f} ms a photo"
-    )
-    print(
-        f"  {'face size (short side)':<24} {'faces':>6} {'recall':>8} {'found':>6} {'precision':>10}"
-    )
+    per_photo = score.seconds / score.photos * 1000
+    print(f"\n{name}: {score.photos} photos, {score.truth.sum()} faces, {per_photo:.0f} ms a photo")
+    header = ("face size (short side)", "faces", "recall", "found", "precision")
+    print("  {:<24} {:>6} {:>8} {:>6} {:>10}".format(*header))
+    row = "  {:<24} {:>6} {:>8.1%} {:>6} {:>10.1%}"
     for i in range(len(SIZE_BINS) - 1):
         low, high = SIZE_BINS[i], min(SIZE_BINS[i + 1], 1.0)
         recall = score.found[i] / score.truth[i] if score.truth[i] else float("nan")
         precision = score.right[i] / score.detections[i] if score.detections[i] else float("nan")
-        label = f"{low:.0%}-{high:.0%}"
         print(
-            f"  {label:<24} {score.truth[i]:>6} {recall:>8.1%} {score.detections[i]:>6} {precision:>10.1%}"
+            row.format(
+                f"{low:.0%}-{high:.0%}", score.truth[i], recall, score.detections[i], precision
+            )
         )
     every = score.found[1:].sum() / score.truth[1:].sum()
     precise = score.right.sum() / max(1, score.detections.sum())
-    print(
-        f"  {'all from 4%':<24} {score.truth[1:].sum():>6} {every:>8.1%} {score.detections.sum():>6} {precise:>10.1%}"
-    )
+    print(row.format("all from 4%", score.truth[1:].sum(), every, score.detections.sum(), precise))
     print(
         f"  every face found: {score.complete / score.photos:.1%} of photos; "
         f"every face from 4%: {score.complete_from_4 / score.photos:.1%}"
@@ -342,7 +340,8 @@ def main() -> None:
         for n in ("coffee", "chelsea", "rocket")
     ]
     print(
-        f"{args.photos} collages of 2-12 faces (seed {args.seed}) from {len(faces)} validation faces; IoU >= {MIN_IOU}"
+        f"{args.photos} collages of 2-12 faces (seed {args.seed}) from {len(faces)} "
+        f"validation faces; IoU >= {MIN_IOU}"
     )
     scores = {name: Score.empty() for name in detectors}
     for collage in collages(args.seed, args.photos, faces, scenes):

