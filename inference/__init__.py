@@ -3,7 +3,7 @@
 The public API, flat:
 
     decode(data, limits) -> Decoded               # upright RGB pixels, or why not
-    FaceDetector.create(full, short).detect(px)   # faces, largest first
+    FaceDetector.create(full, short).detect(px)   # every face, largest first
     align(px, face, size, margin) -> crop         # the one way a face crop is made
     FaceModel.create(models_dir).predict(crop)    # female probability and beauty
     Engine.create().analyze_now(data)             # all of it; `await engine.analyze(data)`
