@@ -30,10 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inference.decode import decode  # noqa: E402
-from inference.detector import DetectorOptions, FaceDetector  # noqa: E402
-from inference.model_files import detector_files  # noqa: E402
 from training.datasets import stable_split  # noqa: E402
+from xinh.inference.decode import decode  # noqa: E402
+from xinh.inference.detector import DetectorOptions, FaceDetector  # noqa: E402
+from xinh.inference.model_files import detector_files  # noqa: E402
 
 DATA = Path(os.environ.get("XINH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CANVASES = ((1280, 960), (1440, 720), (1600, 900), (1080, 1350), (960, 1280), (2048, 1536))

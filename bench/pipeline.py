@@ -32,8 +32,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inference.align import align  # noqa: E402
-from inference.engine import Engine, EngineOptions  # noqa: E402
+from xinh.inference.align import align  # noqa: E402
+from xinh.inference.engine import Engine, EngineOptions  # noqa: E402
 
 DATA = Path(os.environ.get("XINH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
@@ -127,7 +127,7 @@ _MEASURE = (
     _PEAK_MB
     + """
 import struct, sys, time
-from inference.engine import Engine, EngineOptions
+from xinh.inference.engine import Engine, EngineOptions
 engine = Engine.create(options=EngineOptions(workers=1))
 engine.analyze_now(open(sys.argv[1], "rb").read())
 ready = peak_mb()

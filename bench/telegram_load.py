@@ -25,12 +25,12 @@ from pathlib import Path
 
 from telegram.ext import AIORateLimiter
 
-from bots.chat_settings import open_store
-from bots.observability import Metrics
-from bots.telegram_bot import SEND_RETRIES, build_application
-from inference.engine import Engine
-from locales import Catalog
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, running
+from xinh.bots.chat_settings import open_store
+from xinh.bots.observability import Metrics
+from xinh.bots.telegram_bot import SEND_RETRIES, build_application
+from xinh.inference.engine import Engine
+from xinh.locales import Catalog
 from xinh.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -67,7 +67,7 @@ class SqliteStore:
 def open_store(store_url: str, data_dir: str) -> ChatSettingsStore:
     """The store the settings ask for: Redis for a `redis://` URL, else SQLite in data_dir."""
     if store_url.startswith(("redis://", "rediss://", "unix://")):
-        from bots.redis_store import RedisStore
+        from xinh.bots.redis_store import RedisStore
 
         return RedisStore(store_url)
     return SqliteStore(Path(data_dir) / "chat-settings.sqlite3")

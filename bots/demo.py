@@ -29,12 +29,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
-from bots.ratelimit import LocalRateLimiter
-from bots.replies import Platform, Refusal, Reply
-from inference.engine import Engine
-from inference.types import Outcome
-from locales import Catalog
+from xinh.bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
+from xinh.bots.ratelimit import LocalRateLimiter
+from xinh.bots.replies import Platform, Refusal, Reply
+from xinh.inference.engine import Engine
+from xinh.inference.types import Outcome
+from xinh.locales import Catalog
 from xinh.logs import configure_logging
 from xinh.quiet import native_stderr_silenced
 from xinh.settings import ConfigError, Settings

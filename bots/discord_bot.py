@@ -29,15 +29,15 @@ import discord
 import yarl
 from discord import app_commands
 
-from bots.discord_commands import CatalogTranslator, add_commands
-from bots.discord_photos import ImageSource, download, first_image, verdict_message
-from bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
-from bots.observability import HealthServer, Metrics, serve_health
-from bots.ratelimit import open_rate_limiter
-from bots.replies import Platform, Reply
-from bots.retry import until_reached
-from inference.engine import Engine
-from locales import Catalog
+from xinh.bots.discord_commands import CatalogTranslator, add_commands
+from xinh.bots.discord_photos import ImageSource, download, first_image, verdict_message
+from xinh.bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
+from xinh.bots.observability import HealthServer, Metrics, serve_health
+from xinh.bots.ratelimit import open_rate_limiter
+from xinh.bots.replies import Platform, Reply
+from xinh.bots.retry import until_reached
+from xinh.inference.engine import Engine
+from xinh.locales import Catalog
 from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
 
@@ -46,8 +46,6 @@ DOWNLOAD_TIMEOUT_S = 60.0
 # Failures that mean Discord cannot be reached (network down, Discord's servers failing).
 UNREACHABLE = (aiohttp.ClientError, OSError, TimeoutError, discord.DiscordServerError)
 
-_PROJECT = Path(__file__).resolve().parent.parent
-_PACKAGES = frozenset({"bots", "inference", "locales", "xinh"})
 
 log = logging.getLogger(__name__)
 
@@ -222,8 +220,19 @@ class XinhClient(discord.AutoShardedClient):
 
 
 def _is_ours(filename: str) -> bool:
-    path = Path(filename)
-    return path.is_relative_to(_PROJECT) and path.relative_to(_PROJECT).parts[0] in _PACKAGES
+    """True for a file of Xinh's own packages, wherever they are installed."""
+    path = Path(filename).resolve()
+    return any(path.is_relative_to(folder) for folder in _our_folders())
+
+
+def _our_folders() -> tuple[Path, ...]:
+    """The folders of Xinh's packages (in a checkout they are not one folder)."""
+    import xinh.bots
+    import xinh.inference
+    import xinh.locales
+
+    packages = (xinh, xinh.bots, xinh.inference, xinh.locales)
+    return tuple(Path(package.__file__).resolve().parent for package in packages)
 
 
 def _photo(sender: int, source: ImageSource | None) -> Photo | None:

@@ -12,11 +12,11 @@ import discord
 from discord import app_commands
 from discord.app_commands import locale_str
 
-from bots.discord_photos import ImageSource, first_image
-from locales import DEFAULT_LANGUAGE, Catalog
+from xinh.bots.discord_photos import ImageSource, first_image
+from xinh.locales import DEFAULT_LANGUAGE, Catalog
 
 if TYPE_CHECKING:
-    from bots.discord_bot import XinhClient
+    from xinh.bots.discord_bot import XinhClient
 
 
 class CatalogTranslator(app_commands.Translator):

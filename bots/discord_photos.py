@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from bots.replies import Reply
+from xinh.bots.replies import Reply
 
 ANNOTATED_NAME = "xinh.jpg"
 VERDICT_COLOUR = discord.Colour.pink()

@@ -18,12 +18,12 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
-from bots.observability import Metrics
-from bots.ratelimit import RateLimiter
-from bots.replies import Platform, Refusal, Reply, compose, refuse
-from inference.engine import Engine
-from inference.types import Analysis, Outcome
-from locales import Catalog
+from xinh.bots.observability import Metrics
+from xinh.bots.ratelimit import RateLimiter
+from xinh.bots.replies import Platform, Refusal, Reply, compose, refuse
+from xinh.inference.engine import Engine
+from xinh.inference.types import Analysis, Outcome
+from xinh.locales import Catalog
 
 SHUTDOWN_GRACE_S = 10.0
 REPLY_MARGIN_S = 2.0  # of the grace, kept for sending the replies of photos cut off

@@ -22,7 +22,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from inference.types import Outcome
+from xinh.inference.types import Outcome
 
 VERDICT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 

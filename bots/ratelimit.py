@@ -74,7 +74,7 @@ def open_rate_limiter(settings: Settings, scope: str) -> RateLimiter:
     """
     local = LocalRateLimiter(settings.rate_limit_per_minute)
     if settings.store_url.startswith(REDIS_SCHEMES):
-        from bots.redis_ratelimit import RedisRateLimiter
+        from xinh.bots.redis_ratelimit import RedisRateLimiter
 
         return RedisRateLimiter(settings.store_url, scope, local)
     return local

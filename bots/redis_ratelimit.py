@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import secrets
 
-from bots.outage import Outage
-from bots.ratelimit import LocalRateLimiter
-from bots.redis_store import StoreUnavailable, connect, guarded, reachable
+from xinh.bots.outage import Outage
+from xinh.bots.ratelimit import LocalRateLimiter
+from xinh.bots.redis_store import StoreUnavailable, connect, guarded, reachable
 
 KEY_PREFIX = "xinh:rate:"
 

@@ -17,7 +17,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from bots.outage import Outage
+from xinh.bots.outage import Outage
 
 KEY_PREFIX = "xinh:lang:"
 CONNECT_TIMEOUT_S = 0.5

@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 
-from inference.annotate import annotate, encode_jpeg
-from inference.types import Analysis, Limits, Outcome, RatedFace
-from locales import Catalog
+from xinh.inference.annotate import annotate, encode_jpeg
+from xinh.inference.types import Analysis, Limits, Outcome, RatedFace
+from xinh.locales import Catalog
 
 
 class Platform(StrEnum):

@@ -34,14 +34,14 @@ from telegram.ext import (
     filters,
 )
 
-from bots.chat_settings import ChatSettingsStore, open_store
-from bots.flow import SHUTDOWN_GRACE_S
-from bots.observability import Metrics, serve_health
-from bots.ratelimit import RateLimiter, open_rate_limiter
-from bots.replies import Refusal, greeting
-from bots.retry import until_reached
-from bots.telegram_config import check_token, webhook_config
-from bots.telegram_photos import (
+from xinh.bots.chat_settings import ChatSettingsStore, open_store
+from xinh.bots.flow import SHUTDOWN_GRACE_S
+from xinh.bots.observability import Metrics, serve_health
+from xinh.bots.ratelimit import RateLimiter, open_rate_limiter
+from xinh.bots.replies import Refusal, greeting
+from xinh.bots.retry import until_reached
+from xinh.bots.telegram_config import check_token, webhook_config
+from xinh.bots.telegram_photos import (
     PLATFORM,
     STATE_KEY,
     AsksBot,
@@ -51,9 +51,9 @@ from bots.telegram_photos import (
     image_of,
     rate,
 )
-from bots.telegram_webhook import SERVER_KEY, run_webhook
-from inference.engine import Engine
-from locales import DEFAULT_LANGUAGE, Catalog
+from xinh.bots.telegram_webhook import SERVER_KEY, run_webhook
+from xinh.inference.engine import Engine
+from xinh.locales import DEFAULT_LANGUAGE, Catalog
 from xinh.logs import configure_logging
 from xinh.settings import ConfigError, Settings
 

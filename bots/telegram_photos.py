@@ -17,13 +17,13 @@ from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import filters
 
-from bots.chat_settings import ChatSettingsStore
-from bots.flow import Photo, PhotoFlow
-from bots.observability import HealthServer, Metrics
-from bots.ratelimit import RateLimiter
-from bots.replies import Platform, Reply, text_length
-from inference.engine import Engine
-from locales import Catalog
+from xinh.bots.chat_settings import ChatSettingsStore
+from xinh.bots.flow import Photo, PhotoFlow
+from xinh.bots.observability import HealthServer, Metrics
+from xinh.bots.ratelimit import RateLimiter
+from xinh.bots.replies import Platform, Reply, text_length
+from xinh.inference.engine import Engine
+from xinh.locales import Catalog
 from xinh.settings import Settings
 
 PLATFORM = Platform.TELEGRAM

@@ -21,7 +21,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bots.telegram_config import Webhook
+from xinh.bots.telegram_config import Webhook
 
 MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are a few KB; message texts at most 4096
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -4,7 +4,8 @@
 #     dependencies, without TensorFlow, extras or compilers, run by a non-root user;
 #  2. the image's install (docker/install-runtime.sh) in a fresh virtual environment: `xinh --help`
 #     starts, the bots import, TensorFlow is neither installed nor imported, and
-#     `xinh analyze --json` rates the test photo with the models from models/.
+#     `xinh analyze --json`, run from another folder, rates the test photo with the model files
+#     the wheel installed (no XINH_MODELS_DIR: the package carries them).
 #  3. the install's size (site-packages), against a budget.
 # Usage: docker/check_runtime.sh   (exit status 1 on any failure; about half a minute)
 set -euo pipefail
@@ -23,17 +24,21 @@ python3 docker/check_dockerfile.py || fail "the Dockerfile recipe (see above)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Build from a copy of what the image copies, so the checkout gets no build/ or egg-info.
-packages=$(python3 -c 'import tomllib
-print(*tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]["packages"])')
+folders=$(python3 -c 'import tomllib
+setup = tomllib.load(open("pyproject.toml", "rb"))["tool"]["setuptools"]
+print(*sorted({"xinh", *setup["package-dir"].values()}))')
 mkdir "$work/src"
-# shellcheck disable=SC2086  # one word per package
-cp -r pyproject.toml README.md $packages "$work/src/"
+# shellcheck disable=SC2086  # one word per folder
+cp -r pyproject.toml README.md $folders "$work/src/"
 find "$work/src" -name __pycache__ -prune -exec rm -rf {} +
 rm -rf "$venv"
 sh docker/install-runtime.sh "$work/src" "$venv" >"$work/install.log" 2>&1 \
   || { cat "$work/install.log" >&2; fail "installing into $venv"; }
 
 cd "$work"  # away from the checkout: only the installed packages can be imported
+site_packages_dir=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
+[ ! -d "$site_packages_dir/training" ] && [ ! -d "$site_packages_dir/inference" ] \
+  || fail "the wheel installs training/ or top-level modules besides xinh"
 "$venv/bin/xinh" --help >/dev/null || fail "xinh --help"
 echo "check_runtime: xinh --help starts"
 
@@ -43,14 +48,15 @@ print(*sorted({d.metadata["Name"] for d in m.distributions()
 [ -z "$tensorflow" ] || fail "TensorFlow packages installed: $tensorflow"
 echo "check_runtime: no TensorFlow installed"
 
-"$venv/bin/python" -c 'import sys, bots.telegram_bot, bots.discord_bot, bots.demo
+"$venv/bin/python" -c 'import sys, xinh.bots.telegram_bot, xinh.bots.discord_bot, xinh.bots.demo
 sys.exit(any(m.split(".")[0] in ("tensorflow", "keras") for m in sys.modules))' \
   || fail "importing the bots with the run-time dependencies alone"
 echo "check_runtime: the bots import with the run-time dependencies alone, without TensorFlow"
 
-[ -f "$root/models/xinh-face.json" ] \
-  || fail "models/xinh-face.json is missing: the image would ship without its model"
-PYTHONPROFILEIMPORTTIME=1 XINH_MODELS_DIR="$root/models" \
+[ -f "$site_packages_dir/xinh/models/xinh-face.json" ] \
+  && [ -f "$site_packages_dir/xinh/models/blazeface/face_detection_short_range.tflite" ] \
+  || fail "the wheel installed no model files: the image would ship without them"
+PYTHONPROFILEIMPORTTIME=1 \
   "$venv/bin/xinh" analyze "$root/tests/data/astronaut.jpg" --json \
   >"$work/analyze.json" 2>"$work/imports.log" \
   || { grep -v '^import time:' "$work/imports.log" >&2; fail "xinh analyze"; }

@@ -11,13 +11,13 @@ The public API, flat:
 Nothing is loaded at import time: models load in `create`.
 """
 
-from inference.align import align
-from inference.decode import decode
-from inference.detector import DetectorOptions, FaceDetector
-from inference.engine import Engine, EngineOptions
-from inference.face_model import FaceModel, ModelSpec
-from inference.model_files import detector_files
-from inference.types import Analysis, Attributes, Decoded, Face, Limits, Outcome, RatedFace
+from xinh.inference.align import align
+from xinh.inference.decode import decode
+from xinh.inference.detector import DetectorOptions, FaceDetector
+from xinh.inference.engine import Engine, EngineOptions
+from xinh.inference.face_model import FaceModel, ModelSpec
+from xinh.inference.model_files import detector_files
+from xinh.inference.types import Analysis, Attributes, Decoded, Face, Limits, Outcome, RatedFace
 
 __all__ = [
     "Analysis",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.types import Face
+from xinh.inference.types import Face
 
 # Eye on the image's left, eye on the image's right, nose tip, mouth centre, in a unit
 # square that spans the face from brow to chin (ArcFace's template, normalised).

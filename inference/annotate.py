@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inference.types import Face
+from xinh.inference.types import Face
 
 _COLOURS = ((255, 105, 180), (80, 200, 255), (255, 200, 60), (120, 230, 120), (200, 140, 255))
 

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from inference.types import Decoded, Limits, Outcome
+from xinh.inference.types import Decoded, Limits, Outcome
 
 ACCEPTED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF"})
 # How the accepted formats begin: bytes that start so but do not open are a damaged image.

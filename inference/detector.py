@@ -25,9 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference import blazeface
-from inference.budget import Deadline
-from inference.types import Face
+from xinh.inference import blazeface
+from xinh.inference.budget import Deadline
+from xinh.inference.types import Face
 
 
 @dataclass(frozen=True, slots=True)

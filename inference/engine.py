@@ -20,15 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inference.align import align
-from inference.budget import Deadline, OutOfTime
-from inference.decode import decode
-from inference.detector import DetectorOptions, FaceDetector
-from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
-from inference.model_files import ModelFilesMissing, detector_files, models_dir
-from inference.order import reading_order
-from inference.types import Analysis, Decoded, Face, Limits, Outcome
-from inference.verdict import photo_outcome, rate_face
+from xinh.inference.align import align
+from xinh.inference.budget import Deadline, OutOfTime
+from xinh.inference.decode import decode
+from xinh.inference.detector import DetectorOptions, FaceDetector
+from xinh.inference.face_model import METADATA_FILE, FaceModel, ModelSpec
+from xinh.inference.model_files import ModelFilesMissing, detector_files, models_dir
+from xinh.inference.order import reading_order
+from xinh.inference.types import Analysis, Decoded, Face, Limits, Outcome
+from xinh.inference.verdict import photo_outcome, rate_face
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.types import Attributes
+from xinh.inference.types import Attributes
 
 METADATA_FILE = "xinh-face.json"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inference.types import Face
+from xinh.inference.types import Face
 
 
 def largest_face(faces: list[Face]) -> Face | None:

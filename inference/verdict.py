@@ -3,7 +3,7 @@ beauty verdict."""
 
 from __future__ import annotations
 
-from inference.types import Attributes, Face, Outcome, RatedFace
+from xinh.inference.types import Attributes, Face, Outcome, RatedFace
 
 
 def rate_face(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from inference.detector import FaceDetector
-from inference.engine import Engine
-from inference.model_files import detector_files
+from xinh.inference.detector import FaceDetector
+from xinh.inference.engine import Engine
+from xinh.inference.model_files import detector_files
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -55,7 +55,7 @@ def woman_jpeg(shared_data: Path) -> bytes:
     calls her a man: see models/MODEL_CARD.md, known limits.)"""
     import csv
 
-    from inference.types import Outcome
+    from xinh.inference.types import Outcome
 
     with open(shared_data / "mebeauty" / "scores.csv", newline="") as handle:
         rows = [

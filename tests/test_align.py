@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.align import TEMPLATE, align, alignment_matrix, similarity_transform
-from inference.decode import decode
-from inference.detector import FaceDetector
-from inference.types import Face
+from xinh.inference.align import TEMPLATE, align, alignment_matrix, similarity_transform
+from xinh.inference.decode import decode
+from xinh.inference.detector import FaceDetector
+from xinh.inference.types import Face
 
 
 def test_similarity_transform_recovers_a_known_transform() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.annotate import annotate
-from inference.types import Face
+from xinh.inference.annotate import annotate
+from xinh.inference.types import Face
 
 
 def _face(x: float, y: float, side: float) -> Face:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference import blazeface
+from xinh.inference import blazeface
 
 
 def test_anchor_counts_and_order() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from bots.chat_settings import SqliteStore, open_store
-from bots.redis_store import KEY_PREFIX, RedisStore
 from tests.redis_process import RedisProcess
+from xinh.bots.chat_settings import SqliteStore, open_store
+from xinh.bots.redis_store import KEY_PREFIX, RedisStore
 
 
 @pytest.fixture(scope="module")

@@ -138,7 +138,7 @@ def test_cli_calls_print_no_litert_banner(photos: Path) -> None:
 
 
 def test_analyze_speaks_every_locale() -> None:
-    from locales import Catalog
+    from xinh.locales import Catalog
 
     with pytest.raises(SystemExit):
         main(["analyze", "x.jpg", "--lang", "xx"])

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.decode import decode
-from inference.types import Limits, Outcome
 from tests import badfiles
+from xinh.inference.decode import decode
+from xinh.inference.types import Limits, Outcome
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
 from skimage import data as skimage_data
 
-from bots.demo import FLOW, STATIC, accepted_languages, create_app
-from inference.engine import Engine
-from locales import Catalog
+from xinh.bots.demo import FLOW, STATIC, accepted_languages, create_app
+from xinh.inference.engine import Engine
+from xinh.locales import Catalog
 from xinh.settings import Settings
 
 MIB = 1024 * 1024

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
-from locales import Catalog
+from xinh.locales import Catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -16,7 +16,7 @@ from types import ModuleType
 
 import pytest
 
-from bots.observability import Metrics, serve_health
+from xinh.bots.observability import Metrics, serve_health
 from xinh.settings import describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +98,7 @@ def test_checks_catch_a_bad_recipe(
     old, new, complaint = change
     assert old in dockerfile
     stages = checks.parse(dockerfile.replace(old, new))
-    found = checks.stage_problems(stages, ["xinh", "inference", "bots", "locales", "training"])
+    found = checks.stage_problems(stages, ["xinh", "inference", "bots", "locales", "models"])
     assert any(complaint in problem for problem in found), found
 
 

@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.budget import Deadline, OutOfTime
-from inference.decode import decode
-from inference.detector import DetectorOptions, FaceDetector, tile_grid
-from inference.model_files import detector_files
 from tests import badfiles
+from xinh.inference.budget import Deadline, OutOfTime
+from xinh.inference.decode import decode
+from xinh.inference.detector import DetectorOptions, FaceDetector, tile_grid
+from xinh.inference.model_files import detector_files
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bots.discord_bot import XinhClient, apply_args, build_client, run, serve, shards
-from bots.flow import REPLY_MARGIN_S
-from bots.observability import Metrics
-from inference.engine import Engine
-from inference.types import Outcome
-from locales import Catalog
 from tests.fakes.discord_api import (
     APP_ID,
     CHANNEL_ID,
@@ -39,6 +33,12 @@ from tests.fakes.discord_api import (
     user,
 )
 from xinh import cli
+from xinh.bots.discord_bot import XinhClient, apply_args, build_client, run, serve, shards
+from xinh.bots.flow import REPLY_MARGIN_S
+from xinh.bots.observability import Metrics
+from xinh.inference.engine import Engine
+from xinh.inference.types import Outcome
+from xinh.locales import Catalog
 from xinh.settings import ConfigError, Settings
 
 TOKEN = "fake-discord-token"

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from inference.engine import Engine, EngineOptions
-from inference.types import Outcome
 from tests import badfiles
+from xinh.inference.engine import Engine, EngineOptions
+from xinh.inference.types import Outcome
 
 
 def test_a_womans_portrait_is_rated(engine: Engine, woman_jpeg: bytes) -> None:

@@ -6,11 +6,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from inference.align import align
-from inference.decode import decode
-from inference.detector import FaceDetector
-from inference.face_model import FaceModel, ModelSpec
-from inference.model_files import models_dir
+from xinh.inference.align import align
+from xinh.inference.decode import decode
+from xinh.inference.detector import FaceDetector
+from xinh.inference.face_model import FaceModel, ModelSpec
+from xinh.inference.model_files import models_dir
 
 
 def _crop(detector: FaceDetector, photo: bytes, spec: ModelSpec) -> np.ndarray:

@@ -8,13 +8,13 @@ import asyncio
 
 import pytest
 
-from bots.flow import REPLY_MARGIN_S, Photo, PhotoFlow
-from bots.observability import Metrics
-from bots.ratelimit import LocalRateLimiter
-from bots.replies import Platform, Refusal, Reply
-from inference.engine import EngineOptions
-from inference.types import Analysis, Face, Limits, Outcome, RatedFace
-from locales import Catalog
+from xinh.bots.flow import REPLY_MARGIN_S, Photo, PhotoFlow
+from xinh.bots.observability import Metrics
+from xinh.bots.ratelimit import LocalRateLimiter
+from xinh.bots.replies import Platform, Refusal, Reply
+from xinh.inference.engine import EngineOptions
+from xinh.inference.types import Analysis, Face, Limits, Outcome, RatedFace
+from xinh.locales import Catalog
 
 CATALOG = Catalog.load()
 FACE = Face(box=(10, 10, 50, 50), score=0.9, keypoints=((20, 30),) * 6)

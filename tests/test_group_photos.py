@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.group_photos import collages, match, source_faces, xinh_detector
-from inference.detector import FaceDetector
+from xinh.inference.detector import FaceDetector
 
 
 def test_collages_are_the_same_for_the_same_seed(detector: FaceDetector, shared_data: Path):

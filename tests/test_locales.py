@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import locales
-from locales import Catalog
+from xinh import locales
+from xinh.locales import Catalog
 
 CATALOG = Catalog.load()
 

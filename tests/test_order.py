@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from inference.order import largest_face, reading_order
-from inference.types import Face
+from xinh.inference.order import largest_face, reading_order
+from xinh.inference.types import Face
 
 
 def _face(x: float, y: float, side: float = 100) -> Face:

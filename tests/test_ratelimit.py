@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from bots.ratelimit import LocalRateLimiter, open_rate_limiter
-from bots.redis_ratelimit import KEY_PREFIX, RedisRateLimiter
 from tests.redis_process import RedisProcess
+from xinh.bots.ratelimit import LocalRateLimiter, open_rate_limiter
+from xinh.bots.redis_ratelimit import KEY_PREFIX, RedisRateLimiter
 from xinh.settings import Settings
 
 
@@ -91,7 +91,7 @@ async def test_redis_down_falls_back_to_the_local_count_with_one_log_line(
     answers = [await limiter.allow(7) for _ in range(5)]
     assert answers == [True] * 3 + [False] * 2, "the local count starts afresh"
     assert not await limiter.healthy()
-    lines = [r for r in caplog.records if r.name == "bots.outage"]
+    lines = [r for r in caplog.records if r.name == "xinh.bots.outage"]
     assert len(lines) == 1 and "counting in this process" in lines[0].getMessage()
     assert all(r.exc_info is None for r in caplog.records)
     await limiter.close()

@@ -8,10 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from bots.replies import Platform, Refusal, compose, greeting, refuse, text_length
-from inference.types import Analysis, Attributes, Face, Limits, Outcome, RatedFace
-from inference.verdict import photo_outcome, rate_face
-from locales import Catalog
+from xinh.bots.replies import Platform, Refusal, compose, greeting, refuse, text_length
+from xinh.inference.types import Analysis, Attributes, Face, Limits, Outcome, RatedFace
+from xinh.inference.verdict import photo_outcome, rate_face
+from xinh.locales import Catalog
 
 CATALOG = Catalog.load()
 LANGUAGES = CATALOG.languages

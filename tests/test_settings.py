@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inference.detector import DetectorOptions
-from inference.engine import EngineOptions
-from inference.types import Limits
 from xinh.cli import main
+from xinh.inference.detector import DetectorOptions
+from xinh.inference.engine import EngineOptions
+from xinh.inference.types import Limits
 from xinh.settings import ConfigError, Settings, describe
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

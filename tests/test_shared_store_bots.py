@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from locales import Catalog
 from tests.fakes.telegram_api import FakeTelegram, running
 from tests.test_chat_settings import redis_server, redis_url
 from tests.test_telegram_bot import Bot, fake
+from xinh.locales import Catalog
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 

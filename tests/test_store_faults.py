@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bots.observability import Metrics, serve_health
-from bots.outage import Outage
-from bots.redis_store import RedisStore
-from locales import Catalog
 from tests.fakes.telegram_api import FakeTelegram, running
 from tests.redis_process import RedisProcess
 from tests.test_telegram_bot import Bot, fake
+from xinh.bots.observability import Metrics, serve_health
+from xinh.bots.outage import Outage
+from xinh.bots.redis_store import RedisStore
+from xinh.locales import Catalog
 
 CHAT = 42
 CATALOG = Catalog.load()
@@ -46,7 +46,7 @@ def server(tmp_path: Path) -> Iterator[RedisProcess]:
 def test_an_outage_is_logged_once_and_paused(caplog: pytest.LogCaptureFixture) -> None:
     now = [0.0]
     outage = Outage("thing", "doing without", retry_after=5, clock=lambda: now[0])
-    caplog.set_level(logging.INFO, "bots.outage")
+    caplog.set_level(logging.INFO, "xinh.bots.outage")
     assert outage.should_try() and not outage.down
     for _ in range(3):
         outage.failed(ConnectionError("refused"))
@@ -127,7 +127,7 @@ async def test_bot_answers_every_update_while_redis_is_down(
     assert replies[1] == CATALOG.text("vi", "bot.help")
     assert replies[3] == CATALOG.text("vi", "bot.privacy")
     assert all(s < REPLY_BOUND_S for s in seconds), seconds
-    outage_lines = [r for r in caplog.records if r.name == "bots.outage"]
+    outage_lines = [r for r in caplog.records if r.name == "xinh.bots.outage"]
     assert len(outage_lines) <= 2, [r.getMessage() for r in outage_lines]
     assert all(r.exc_info is None for r in caplog.records)
     assert all(r.levelno < logging.ERROR for r in caplog.records)

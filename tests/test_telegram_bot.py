@@ -21,11 +21,6 @@ from PIL import Image
 from telegram import Update
 from telegram.error import BadRequest
 
-from bots.chat_settings import open_store
-from bots.observability import Metrics
-from bots.telegram_bot import build_application, finish_photos_within
-from inference.types import Outcome
-from locales import Catalog
 from tests.fakes.telegram_api import (
     TOKEN,
     FakeTelegram,
@@ -33,7 +28,12 @@ from tests.fakes.telegram_api import (
     running,
     start_cli,
 )
+from xinh.bots.chat_settings import open_store
+from xinh.bots.observability import Metrics
+from xinh.bots.telegram_bot import build_application, finish_photos_within
 from xinh.cli import main as cli_main
+from xinh.inference.types import Outcome
+from xinh.locales import Catalog
 from xinh.settings import Settings
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
@@ -439,9 +439,9 @@ class _Quoted:
 @pytest.mark.parametrize("faces", [3, 60])
 async def test_a_long_group_list_goes_beside_the_numbered_photo(faces: int) -> None:
     """A caption holds 1024 characters: a longer list is sent as a message after the photo."""
-    from bots.replies import Platform, compose, text_length
-    from bots.telegram_photos import _send
-    from inference.types import Analysis, Face, RatedFace
+    from xinh.bots.replies import Platform, compose, text_length
+    from xinh.bots.telegram_photos import _send
+    from xinh.inference.types import Analysis, Face, RatedFace
 
     face = Face(box=(10, 10, 50, 50), score=0.9, keypoints=((20, 30),) * 6)
     rated = tuple(RatedFace(face, 0.9, "female", 6.0, "average") for _ in range(faces))

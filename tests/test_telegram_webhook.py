@@ -17,13 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bots.chat_settings import open_store
-from bots.observability import Metrics
-from bots.telegram_bot import build_application
-from bots.telegram_config import Webhook, webhook_config
-from bots.telegram_webhook import MAX_UPDATE_BYTES, serve_webhook
-from locales import Catalog
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, free_port, running, start_cli
+from xinh.bots.chat_settings import open_store
+from xinh.bots.observability import Metrics
+from xinh.bots.telegram_bot import build_application
+from xinh.bots.telegram_config import Webhook, webhook_config
+from xinh.bots.telegram_webhook import MAX_UPDATE_BYTES, serve_webhook
+from xinh.locales import Catalog
 from xinh.settings import ConfigError, Settings
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bench.pipeline import costs
-from inference.budget import Deadline
-from inference.engine import Engine
-from inference.types import Outcome
 from tests import badfiles
+from xinh.inference.budget import Deadline
+from xinh.inference.engine import Engine
+from xinh.inference.types import Outcome
 
 
 def test_crafted_files_cost_at_most_one_photo() -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from inference.align import align
-from inference.decode import decode
-from inference.detector import FaceDetector
-from inference.model_files import detector_files
+from xinh.inference.align import align
+from xinh.inference.decode import decode
+from xinh.inference.detector import FaceDetector
+from xinh.inference.model_files import detector_files
 
 ETHNICITIES_UTK = ("white", "black", "asian", "indian", "others")
 SOURCES = ("utkface", "mebeauty", "fairface", "scut")

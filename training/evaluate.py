@@ -39,7 +39,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from inference.engine import Engine  # noqa: E402
 from training.datasets import Record, all_records, apply_review, load_label_review  # noqa: E402
 from training.metrics import (  # noqa: E402
     AGE_GROUPS,
@@ -50,6 +49,7 @@ from training.metrics import (  # noqa: E402
     wilson_interval,
 )
 from training.peer_env import peer_python  # noqa: E402
+from xinh.inference.engine import Engine  # noqa: E402
 
 # Published beauty results (Pearson, MAE, RMSE) on each dataset's own test split.
 PUBLISHED = {

@@ -20,12 +20,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inference.face_model import FaceModel, ModelSpec
 from training.configurator import settings_of
 from training.datasets import Record, cached_crops, mebeauty_records
 from training.facenet import CROP_MARGIN, CROP_SIZE, cached_facenet_embeddings
 from training.peer_env import peer_python
 from training.teacher import embeddings, fit_ridge_cv, standardised
+from xinh.inference.face_model import FaceModel, ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"

@@ -27,9 +27,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from inference.face_model import FaceModel
 from training.configurator import settings_of
 from training.datasets import cached_crops, utkface_records
+from xinh.inference.face_model import FaceModel
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"

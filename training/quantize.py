@@ -38,10 +38,10 @@ globals().update(SETTINGS)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
-from inference.face_model import FaceModel, ModelSpec  # noqa: E402
 from training.augment import normalise  # noqa: E402
 from training.datasets import all_records, cached_crops  # noqa: E402
 from training.metrics import evaluate_predictions  # noqa: E402
+from xinh.inference.face_model import FaceModel, ModelSpec  # noqa: E402
 
 spec = ModelSpec.load(Path(models_dir))
 records, _ = all_records(Path(data_dir))

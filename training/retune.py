@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.face_model import METADATA_FILE, FaceModel, ModelSpec
 from training.configurator import settings_of
 from training.datasets import all_records, apply_review, cached_crops, load_label_review
 from training.metrics import evaluate_predictions
 from training.thresholds import beautiful_cut, choose_thresholds
+from xinh.inference.face_model import METADATA_FILE, FaceModel, ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from inference.model_files import ModelFilesMissing
-from locales import DEFAULT_LANGUAGE, Catalog
+from xinh.inference.model_files import ModelFilesMissing
+from xinh.locales import DEFAULT_LANGUAGE, Catalog
 from xinh.settings import ConfigError
 
 EXIT_CONFIG = 2
@@ -76,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
 
             return config_command()
         if args.command == "telegram":
-            from bots.telegram_bot import run
+            from xinh.bots.telegram_bot import run
 
             return run(args)
         if args.command == "discord":
-            from bots.discord_bot import run
+            from xinh.bots.discord_bot import run
 
             return run(args)
-        from bots.demo import run
+        from xinh.bots.demo import run
 
         return run(args)
     except (ConfigError, ModelFilesMissing) as exc:

@@ -11,14 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from bots.replies import compose
-from inference.annotate import annotate, encode_jpeg
-from inference.decode import decode
-from inference.detector import FaceDetector
-from inference.engine import Engine
-from inference.model_files import detector_files
-from inference.types import Analysis, Face
-from locales import Catalog
+from xinh.bots.replies import compose
+from xinh.inference.annotate import annotate, encode_jpeg
+from xinh.inference.decode import decode
+from xinh.inference.detector import FaceDetector
+from xinh.inference.engine import Engine
+from xinh.inference.model_files import detector_files
+from xinh.inference.types import Analysis, Face
+from xinh.locales import Catalog
 from xinh.quiet import native_stderr_silenced
 from xinh.settings import Settings
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from inference.detector import DetectorOptions
-from inference.engine import EngineOptions
-from inference.types import Limits
+from xinh.inference.detector import DetectorOptions
+from xinh.inference.engine import EngineOptions
+from xinh.inference.types import Limits
 
 
 class ConfigError(ValueError):
