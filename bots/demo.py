@@ -36,7 +36,6 @@ from xinh.inference.engine import Engine
 from xinh.inference.types import Outcome
 from xinh.locales import Catalog
 from xinh.logs import configure_logging
-from xinh.quiet import native_stderr_silenced
 from xinh.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -244,8 +243,7 @@ async def _serve(app: web.Application, engine: Engine, host: str, port: int) -> 
         raise ConfigError(
             f"cannot listen on {host}:{port}: {reason.lower()} (choose another --port or --host)"
         ) from None
-    with native_stderr_silenced():
-        engine.warm_up()
+    engine.warm_up()
     print(f"Xinh demo: open http://{host}:{port}/ (Ctrl+C stops)", flush=True)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()

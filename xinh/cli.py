@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `xinh` console command."""
     args = _parser().parse_args(argv)
     try:
+        if args.command != "config":
+            from xinh.quiet import litert_banner_spent
+
+            litert_banner_spent()
         if args.command == "faces":
             from xinh.inspect import faces_command
 

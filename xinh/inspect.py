@@ -19,7 +19,6 @@ from xinh.inference.engine import Engine
 from xinh.inference.model_files import detector_files
 from xinh.inference.types import Analysis, Face
 from xinh.locales import Catalog
-from xinh.quiet import native_stderr_silenced
 from xinh.settings import Settings
 
 
@@ -41,8 +40,7 @@ def faces_command(paths: list[Path], as_json: bool, annotate_dir: Path | None) -
     """Print each photo's faces (box, score, keypoints) in the detector's order."""
     settings = Settings.load()
     options = settings.engine_options()
-    with native_stderr_silenced():
-        detector = FaceDetector.create(*detector_files(), options.detector)
+    detector = FaceDetector.create(*detector_files(), options.detector)
     missing = 0
     for path in paths:
         data = _read(path)
@@ -81,8 +79,7 @@ def analyze_command(
     catalog = Catalog.load()
     missing = 0
     try:
-        with native_stderr_silenced():
-            engine.warm_up()
+        engine.warm_up()
         for path in paths:
             data = _read(path)
             if data is None:
