@@ -15,19 +15,24 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body))
 
 
-def png_bomb(side: int = 30_000) -> bytes:
-    """A real decompression bomb: a valid 1-bit side x side PNG of zeros, about 100 KB."""
-    compressor = zlib.compressobj(9)
-    row = b"\0" * (1 + (side + 7) // 8)
-    idat = b"".join(compressor.compress(row * 1000) for _ in range(side // 1000))
-    idat += compressor.compress(row * (side % 1000)) + compressor.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+def _png(width: int, height: int, bit_depth: int, colour_type: int, idat: bytes) -> bytes:
+    """A PNG of the given size, bit depth and colour type around compressed scanlines."""
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", header)
         + _png_chunk(b"IDAT", idat)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def png_bomb(side: int = 30_000) -> bytes:
+    """A real decompression bomb: a valid 1-bit side x side PNG of zeros, about 100 KB."""
+    compressor = zlib.compressobj(9)
+    row = b"\0" * (1 + (side + 7) // 8)
+    idat = b"".join(compressor.compress(row * 1000) for _ in range(side // 1000))
+    idat += compressor.compress(row * (side % 1000)) + compressor.flush()
+    return _png(side, side, 1, 0, idat)
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
@@ -71,13 +76,7 @@ def solid_png(width: int, height: int) -> bytes:
         for start in range(0, height, rows_per_chunk)
     )
     idat += compressor.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
-    )
+    return _png(width, height, 8, 2, idat)
 
 
 def many_frame_gif(side: int = 6000, frames: int = 5000) -> bytes:

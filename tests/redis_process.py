@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,13 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.child_process import free_port
+
 START_TIMEOUT_S = 10
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisProcess:

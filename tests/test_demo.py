@@ -74,6 +74,18 @@ async def post_photo(client: TestClient, body: bytes, language: str, kind: str =
     return response.status, await response.json()
 
 
+async def raw_exchange(client: TestClient, request: bytes) -> tuple[bytes, dict]:
+    """Send the bytes as they are on a new connection; the answer's head and its JSON body."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(request)
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    body = json.loads(await reader.readexactly(length))
+    writer.close()
+    return head, body
+
+
 @pytest.mark.parametrize(
     ("headers", "query", "language"),
     [
@@ -218,16 +230,11 @@ async def test_text_file_of_unknown_type_is_refused_by_the_decoder(serve, catalo
 async def test_oversize_is_refused_from_content_length_without_reading(serve, catalog):
     """The request announces 2 MiB but sends no body: the answer comes anyway."""
     client = await serve(max_bytes=MIB)
-    reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(
+    head, body = await raw_exchange(
+        client,
         b"POST /api/rate?lang=vi HTTP/1.1\r\nHost: demo\r\nContent-Type: image/jpeg\r\n"
-        b"Content-Length: %d\r\n\r\n" % (2 * MIB)
+        b"Content-Length: %d\r\n\r\n" % (2 * MIB),
     )
-    await writer.drain()
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    body = json.loads(await reader.readexactly(length))
-    writer.close()
 
     assert head.startswith(b"HTTP/1.1 413")
     assert body["text"] == catalog.text("vi", "errors.demo.too_large", max_mb=1)
@@ -282,13 +289,9 @@ async def test_a_form_upload_is_told_what_the_api_expects(serve, catalog, langua
 
 async def test_no_content_type_is_told_what_the_api_expects(serve, catalog):
     client = await serve()
-    reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(b"POST /api/rate?lang=en HTTP/1.1\r\nHost: demo\r\nContent-Length: 5\r\n\r\nhello")
-    await writer.drain()
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    body = json.loads(await reader.readexactly(length))
-    writer.close()
+    head, body = await raw_exchange(
+        client, b"POST /api/rate?lang=en HTTP/1.1\r\nHost: demo\r\nContent-Length: 5\r\n\r\nhello"
+    )
 
     assert head.startswith(b"HTTP/1.1 415")
     assert body["text"] == catalog.text("en", "errors.demo.raw_image")
@@ -298,16 +301,11 @@ async def test_busy_is_503_before_the_body_is_read(serve, catalog):
     """Shutting down: the request announces 1 MiB but sends nothing; `busy` comes at once."""
     client = await serve()
     client.app[FLOW].stop(0)
-    reader, writer = await asyncio.open_connection(client.host, client.port)
-    writer.write(
+    head, body = await raw_exchange(
+        client,
         b"POST /api/rate?lang=vi HTTP/1.1\r\nHost: demo\r\nContent-Type: image/jpeg\r\n"
-        b"Content-Length: %d\r\n\r\n" % MIB
+        b"Content-Length: %d\r\n\r\n" % MIB,
     )
-    await writer.drain()
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-    body = json.loads(await reader.readexactly(length))
-    writer.close()
 
     assert head.startswith(b"HTTP/1.1 503") and b"Retry-After: 5" in head
     assert body["outcome"] == "busy"

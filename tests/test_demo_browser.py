@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 
+from tests.child_process import free_port
 from xinh.locales import Catalog
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,12 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_serving(server: subprocess.Popen, port: int, patience_s: float = 60) -> None:

@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.child_process import free_port, stderr_until_sigterm
 from tests.fakes.discord_api import (
     APP_ID,
     CHANNEL_ID,
@@ -30,6 +30,8 @@ from tests.fakes.discord_api import (
     EPHEMERAL,
     GUILD_ID,
     FakeDiscord,
+    running_fake,
+    start_discord_cli,
     user,
 )
 from xinh import cli
@@ -108,13 +110,8 @@ def catalog() -> Catalog:
 @pytest.fixture
 async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
     """The fake Discord; discord.py's REST base and gateway are put back afterwards."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    fake = await FakeDiscord(guild_locale="vi").start()
-    yield fake
-    await fake.close()
+    async with running_fake(monkeypatch, guild_locale="vi") as fake:
+        yield fake
 
 
 BotFactory = Callable[..., Awaitable[Bot]]
@@ -178,12 +175,6 @@ def man_jpeg(shared_data: Path, engine: Engine) -> bytes:
         if analysis.outcome is Outcome.MALE and len(analysis.faces) == 1:
             return data
     pytest.skip("no MEBeauty man among the first 30 is seen as one man")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def embed_of(call: Any) -> dict[str, Any]:
@@ -535,26 +526,7 @@ def test_missing_token_is_one_line_and_exit_code_2(
 async def test_xinh_discord_runs_logs_nothing_private_and_exits_0_on_sigterm(
     fake: FakeDiscord, woman_jpeg: bytes
 ) -> None:
-    env = {
-        **os.environ,
-        "XINH_DISCORD_TOKEN": TOKEN,
-        "XINH_DISCORD_API_URL": fake.api_url,
-        "XINH_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "XINH_HEALTH_PORT": "0",
-        "XINH_LOG_LEVEL": "DEBUG",
-    }
-    env.pop("XINH_CONFIG", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "xinh.cli",
-        "discord",
-        "--shard-count",
-        "1",
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+    process = await start_discord_cli(fake, TOKEN, "--shard-count", "1", XINH_LOG_LEVEL="DEBUG")
     await fake.wait_for(lambda: fake.identifies, timeout=60)
     words = "my private words"
     mention = fake.message(words, [fake.attachment(woman_jpeg)], mentions_bot=True)
@@ -572,9 +544,7 @@ async def test_xinh_discord_runs_logs_nothing_private_and_exits_0_on_sigterm(
 async def test_xinh_discord_keeps_retrying_while_discord_is_unreachable() -> None:
     """Network down at start: one line per try, no traceback, no voice warning, and SIGTERM
     still exits 0."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        offline = f"http://127.0.0.1:{probe.getsockname()[1]}/api/v10"
+    offline = f"http://127.0.0.1:{free_port()}/api/v10"
     env = {
         **os.environ,
         "XINH_DISCORD_TOKEN": TOKEN,
@@ -585,22 +555,7 @@ async def test_xinh_discord_keeps_retrying_while_discord_is_unreachable() -> Non
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "xinh.cli", "discord", env=env, stderr=asyncio.subprocess.PIPE
     )
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(60):
-            while sum("Discord unreachable" in line for line in lines) < 2:
-                line = (await process.stderr.readline()).decode()
-                assert line, "".join(lines)
-                lines.append(line)
-        process.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(5):
-            lines.append((await process.stderr.read()).decode())
-            assert await process.wait() == 0, "".join(lines)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    output = "".join(lines)
+    output = await stderr_until_sigterm(process, "Discord unreachable")
     assert "Traceback" not in output and "PyNaCl" not in output
     assert "Unclosed" not in output and TOKEN not in output
     assert "Discord unreachable (ClientConnectorError): retrying in 2 s" in output

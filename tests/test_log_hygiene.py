@@ -7,17 +7,15 @@ whole output is then searched for the message texts, names, tokens and the webho
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
-import discord
 import httpx
 import pytest
 
-from tests.fakes.discord_api import FakeDiscord
-from tests.fakes.telegram_api import TOKEN, FakeTelegram, free_port, start_cli
+from tests.child_process import free_port, reaped
+from tests.fakes.discord_api import FakeDiscord, running_fake, start_discord_cli
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, webhook_cli
 
 TEXT = "my secret diary entry"
 NAME = "Zuzana"
@@ -26,37 +24,18 @@ HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DISCORD_TOKEN = "fake-discord-token-for-hygiene"
 
 
-async def _healthy(client: httpx.AsyncClient, port: int) -> bool:
-    try:
-        return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 async def test_telegram_failures_log_no_user_content(tmp_path: Path, astronaut_jpeg: bytes):
     dead_redis = f"redis://127.0.0.1:{free_port()}/0"
-    health, port = free_port(), free_port()
     async with FakeTelegram() as fake:
-        bot = await start_cli(
+        async with webhook_cli(
             fake,
             tmp_path,
-            health,
-            "--webhook-url",
             "https://bot.example/hook",
-            "--listen",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            XINH_WEBHOOK_SECRET=SECRET,
+            SECRET,
             XINH_STORE_URL=dead_redis,
             XINH_LOG_LEVEL="DEBUG",
-        )
-        logs = asyncio.create_task(bot.stderr.read())
-        try:
+        ) as (bot, port):
             async with httpx.AsyncClient() as client:
-                while not await _healthy(client, health):
-                    assert not logs.done(), (await logs).decode()
-                    await asyncio.sleep(0.05)
                 url, headers = f"http://127.0.0.1:{port}/hook", {HEADER: SECRET}
                 unreadable = fake.update(message=fake.text_message(42, TEXT, first_name=NAME))
                 del unreadable["message"]["from"]["id"]
@@ -78,13 +57,8 @@ async def test_telegram_failures_log_no_user_content(tmp_path: Path, astronaut_j
                 assert statuses == [400, 200, 200, 200, 200] and bad.status_code == 400
                 while len(fake.calls_to("sendMessage")) < 4:
                     await asyncio.sleep(0.05)
-            bot.send_signal(signal.SIGTERM)
-            assert await asyncio.wait_for(bot.wait(), 30) == 0
-        finally:
-            if bot.returncode is None:
-                bot.kill()
-                await bot.wait()
-        output = (await logs).decode()
+            assert await asyncio.wait_for(bot.sigterm(), 30) == 0
+        output = await bot.output()
     assert "could not be read" in output and "unreachable" in output, output
     for private in (TEXT, "diary", NAME, TOKEN, TOKEN.split(":")[1], SECRET):
         assert private not in output, f"{private!r} in the logs:\n{output}"
@@ -92,39 +66,21 @@ async def test_telegram_failures_log_no_user_content(tmp_path: Path, astronaut_j
 
 @pytest.fixture
 async def fake_discord(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
-    gateway = discord.gateway.DiscordWebSocket
-    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
-    fake = await FakeDiscord(guild_locale="vi").start()
-    yield fake
-    await fake.close()
+    async with running_fake(monkeypatch, guild_locale="vi") as fake:
+        yield fake
 
 
 async def test_discord_failures_log_no_user_content(
     fake_discord: FakeDiscord, astronaut_jpeg: bytes
 ) -> None:
     fake = fake_discord
-    env = {
-        **os.environ,
-        "XINH_DISCORD_TOKEN": DISCORD_TOKEN,
-        "XINH_DISCORD_API_URL": fake.api_url,
-        "XINH_DISCORD_GATEWAY_URL": fake.gateway_url,
-        "XINH_HEALTH_PORT": "0",
-        "XINH_LOG_LEVEL": "DEBUG",
-        "XINH_STORE_URL": f"redis://127.0.0.1:{free_port()}/0",
-    }
-    env.pop("XINH_CONFIG", None)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "xinh.cli",
-        "discord",
-        env=env,
-        stderr=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
+    started = start_discord_cli(
+        fake,
+        DISCORD_TOKEN,
+        XINH_LOG_LEVEL="DEBUG",
+        XINH_STORE_URL=f"redis://127.0.0.1:{free_port()}/0",
     )
-    try:
+    async with reaped(await started) as process:
         await fake.wait_for(lambda: fake.identifies, timeout=60)
         vanished = fake.attachment(astronaut_jpeg)
         vanished["url"] += "-gone"
@@ -136,10 +92,6 @@ async def test_discord_failures_log_no_user_content(
         )
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     output = (stdout + stderr).decode()
     assert process.returncode == 0, output
     assert "ClientResponseError" in output and "unreachable" in output, output

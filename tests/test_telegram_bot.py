@@ -21,13 +21,8 @@ from PIL import Image
 from telegram import Update
 from telegram.error import BadRequest
 
-from tests.fakes.telegram_api import (
-    TOKEN,
-    FakeTelegram,
-    free_port,
-    running,
-    start_cli,
-)
+from tests.child_process import free_port, stderr_until_sigterm
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, healthy_cli, running, start_cli
 from xinh.bots.chat_settings import open_store
 from xinh.bots.observability import Metrics
 from xinh.bots.telegram_bot import build_application, finish_photos_within
@@ -355,15 +350,8 @@ def test_missing_or_malformed_token_is_one_line_and_exit_2(monkeypatch, capsys, 
 
 async def test_xinh_telegram_serves_then_stops_on_sigterm(fake, tmp_path, woman_jpeg):
     """The real `run`: polling, health, SIGTERM mid-photo; logs keep no token, text or name."""
-    health = free_port()
-    bot = await start_cli(fake, tmp_path, health, XINH_LOG_LEVEL="DEBUG")
-    logs = asyncio.create_task(bot.stderr.read())
     caption, name = "my secret caption 7f3a", "Ngọc Secretname"
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{health}") as client:
-            while not await _healthy(client):
-                assert not logs.done(), (await logs).decode()
-                await asyncio.sleep(0.05)
+    async with healthy_cli(fake, tmp_path, XINH_LOG_LEVEL="DEBUG") as bot:
         first = fake.photo_message(42, woman_jpeg, caption, first_name=name)
         first = fake.update(message=first)
         fake.push(first)
@@ -373,26 +361,15 @@ async def test_xinh_telegram_serves_then_stops_on_sigterm(fake, tmp_path, woman_
         second = fake.update(message=fake.photo_message(42, woman_jpeg, caption))
         fake.push(second)
         await fake.download_started.wait()
-        bot.send_signal(signal.SIGTERM)
+        bot.process.send_signal(signal.SIGTERM)
         await fake.polling_stopped.wait()
         fake.hold_downloads.set()
         assert en("verdict.disclaimer") in (await fake.reply_to(second)).text
-        assert await bot.wait() == 0, (await logs).decode()
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
-    output = (await logs).decode()
+        assert await bot.process.wait() == 0, await bot.output()
+    output = await bot.output()
     assert output.count("photo answered: rated") == 2
     for secret in (TOKEN, TOKEN.split(":")[1], caption, name):
         assert secret not in output
-
-
-async def _healthy(client: httpx.AsyncClient) -> bool:
-    try:
-        return (await client.get("/healthz")).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 async def test_xinh_telegram_keeps_retrying_while_telegram_is_unreachable(fake, tmp_path):
@@ -401,22 +378,7 @@ async def test_xinh_telegram_keeps_retrying_while_telegram_is_unreachable(fake, 
     bot = await start_cli(
         fake, tmp_path, 0, XINH_TELEGRAM_API_URL=offline, XINH_TELEGRAM_FILE_URL=offline
     )
-    lines: list[str] = []
-    try:
-        async with asyncio.timeout(60):
-            while sum("Telegram unreachable" in line for line in lines) < 2:
-                line = (await bot.stderr.readline()).decode()
-                assert line, "".join(lines)
-                lines.append(line)
-        bot.send_signal(signal.SIGTERM)
-        async with asyncio.timeout(5):
-            lines.append((await bot.stderr.read()).decode())
-            assert await bot.wait() == 0, "".join(lines)
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
-    output = "".join(lines)
+    output = await stderr_until_sigterm(bot, "Telegram unreachable")
     assert "Traceback" not in output
     assert "Telegram unreachable (NetworkError): retrying in 1 s" in output
     assert "Telegram unreachable (NetworkError): retrying in 2 s" in output

@@ -11,13 +11,12 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.fakes.telegram_api import TOKEN, FakeTelegram, free_port, running, start_cli
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, running, webhook_cli
 from xinh.bots.chat_settings import open_store
 from xinh.bots.observability import Metrics
 from xinh.bots.telegram_bot import build_application
@@ -119,25 +118,8 @@ async def test_only_requests_with_the_secret_are_processed(fake, engine, tmp_pat
 
 async def test_xinh_telegram_webhook_mode_end_to_end(fake, tmp_path: Path):
     """The real `run` with --webhook-url: setWebhook with the secret, 403 without it, SIGTERM."""
-    health, port = free_port(), free_port()
-    bot = await start_cli(
-        fake,
-        tmp_path,
-        health,
-        "--webhook-url",
-        "https://bot.example/hooks/xinh",
-        "--listen",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        XINH_WEBHOOK_SECRET=SECRET,
-    )
-    logs = asyncio.create_task(bot.stderr.read())
-    try:
+    async with webhook_cli(fake, tmp_path, "https://bot.example/hooks/xinh", SECRET) as (bot, port):
         async with httpx.AsyncClient() as client:
-            while not await _healthy(client, health):
-                assert not logs.done(), (await logs).decode()
-                await asyncio.sleep(0.05)
             url = f"http://127.0.0.1:{port}/hooks/xinh"
             update = fake.update(message=fake.text_message(42, "/start"))
             assert (await client.post(url, json=update)).status_code == 403
@@ -146,26 +128,14 @@ async def test_xinh_telegram_webhook_mode_end_to_end(fake, tmp_path: Path):
             ).status_code == 200
             while not fake.replies():
                 await asyncio.sleep(0.01)
-        bot.send_signal(signal.SIGTERM)
-        assert await bot.wait() == 0, (await logs).decode()
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
+        assert await bot.sigterm() == 0, await bot.output()
     set_webhook = fake.calls_to("setWebhook")[0]
     assert set_webhook.params["url"] == "https://bot.example/hooks/xinh"
     assert set_webhook.params["secret_token"] == SECRET
     assert set_webhook.value("allowed_updates") == ["message", "callback_query"]
     assert len(fake.replies()) == 1
     assert CATALOG.text("en", "page.title") in fake.replies()[0].text
-    assert SECRET not in (await logs).decode()
-
-
-async def _healthy(client: httpx.AsyncClient, port: int) -> bool:
-    try:
-        return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-    except httpx.TransportError:
-        return False
+    assert SECRET not in await bot.output()
 
 
 @pytest.fixture
@@ -255,45 +225,21 @@ async def post_big(port: int, path: str, headers: dict[str, str], chunked: bool)
 async def test_big_posts_do_not_raise_the_bots_memory(fake, tmp_path: Path):
     """Eight 95 MB POSTs at once (no secret, a wrong one, the right one with a declared size
     and without one) leave the running bot's RSS within 50 MB, and it still answers."""
-    health, port = free_port(), free_port()
-    bot = await start_cli(
-        fake,
-        tmp_path,
-        health,
-        "--webhook-url",
-        "https://bot.example/hook",
-        "--listen",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        XINH_WEBHOOK_SECRET=SECRET,
-    )
-    logs = asyncio.create_task(bot.stderr.read())
-    try:
+    async with webhook_cli(fake, tmp_path, "https://bot.example/hook", SECRET) as (bot, port):
+        before = rss_kb(bot.process.pid)
+        kinds = [({}, False), ({HEADER: "wrong"}, True), ({HEADER: SECRET}, False)]
+        kinds += [({HEADER: SECRET}, True)]
+        answers = await asyncio.gather(*(post_big(port, "/hook", *kinds[i % 4]) for i in range(8)))
+        after = rss_kb(bot.process.pid)
+        update = fake.update(message=fake.text_message(42, "/start"))
         async with httpx.AsyncClient() as client:
-            while not await _healthy(client, health):
-                assert not logs.done(), (await logs).decode()
-                await asyncio.sleep(0.05)
-            before = rss_kb(bot.pid)
-            kinds = [({}, False), ({HEADER: "wrong"}, True), ({HEADER: SECRET}, False)]
-            kinds += [({HEADER: SECRET}, True)]
-            answers = await asyncio.gather(
-                *(post_big(port, "/hook", *kinds[i % 4]) for i in range(8))
-            )
-            after = rss_kb(bot.pid)
-            update = fake.update(message=fake.text_message(42, "/start"))
             answered = await client.post(
                 f"http://127.0.0.1:{port}/hook", json=update, headers={HEADER: SECRET}
             )
-            assert answered.status_code == 200
-            while not fake.replies():
-                await asyncio.sleep(0.01)
-        bot.send_signal(signal.SIGTERM)
-        assert await bot.wait() == 0, (await logs).decode()
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
+        assert answered.status_code == 200
+        while not fake.replies():
+            await asyncio.sleep(0.01)
+        assert await bot.sigterm() == 0, await bot.output()
     print(f"RSS {before / 1024:.0f} MB before, {after / 1024:.0f} MB after: {answers}")
     assert all(" 200 " not in answer for answer in answers), answers
     assert after - before < RSS_GROWTH_LIMIT_KB, (before, after)

@@ -12,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import discord
+import pytest
 from aiohttp import WSMsgType, web
 
 APP_ID = 700_000_000_000_000_001
@@ -471,3 +476,45 @@ class FakeDiscord:
         message = self.message(content=body.get("content") or "", embeds=body.get("embeds"))
         message.update(channel_id=str(channel_id), author=author, flags=call.flags)
         return message
+
+
+@asynccontextmanager
+async def running_fake(
+    monkeypatch: pytest.MonkeyPatch, guild_locale: str = "en-US"
+) -> AsyncIterator[FakeDiscord]:
+    """A started FakeDiscord, NO_PROXY covering it; discord.py's REST base and gateway are put
+    back afterwards (by monkeypatch)."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)
+    gateway = discord.gateway.DiscordWebSocket
+    monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
+    fake = await FakeDiscord(guild_locale).start()
+    yield fake
+    await fake.close()
+
+
+async def start_discord_cli(
+    fake: FakeDiscord, token: str, *args: str, **env: str
+) -> asyncio.subprocess.Process:
+    """`xinh discord ARGS` in a child process, logging in with `token` to the fake, health on
+    port 0, without XINH_CONFIG; env adds to or overrides the variables; stdout and stderr
+    are piped."""
+    environment = {
+        **os.environ,
+        "XINH_DISCORD_TOKEN": token,
+        "XINH_DISCORD_API_URL": fake.api_url,
+        "XINH_DISCORD_GATEWAY_URL": fake.gateway_url,
+        "XINH_HEALTH_PORT": "0",
+        **env,
+    }
+    environment.pop("XINH_CONFIG", None)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "xinh.cli",
+        "discord",
+        *args,
+        env=environment,
+        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )

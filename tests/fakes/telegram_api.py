@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 import re
-import socket
+import signal
 import sys
 import time
 from collections import defaultdict
@@ -29,8 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiohttp import web
 from telegram.ext import Application
+
+from tests.child_process import free_port, reaped
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r"
@@ -447,13 +450,6 @@ async def running(application: Application, polling: bool = True) -> AsyncIterat
         await application.post_shutdown(application)
 
 
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 async def start_cli(
     fake: FakeTelegram, data_dir: Path, health_port: int, *args: str, **env: str
 ) -> asyncio.subprocess.Process:
@@ -478,3 +474,62 @@ async def start_cli(
         env=environment,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def wait_healthy(port: int, logs: asyncio.Task[bytes]) -> None:
+    """Poll /healthz on the port until it answers 200; fail with the bot's stderr (`logs`, read
+    to the end in a task) if the bot exits first."""
+    async with httpx.AsyncClient() as client:
+        while not await _healthy(client, port):
+            assert not logs.done(), (await logs).decode()
+            await asyncio.sleep(0.05)
+
+
+async def _healthy(client: httpx.AsyncClient, port: int) -> bool:
+    try:
+        return (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@dataclass
+class CliBot:
+    """`xinh telegram` running in a child process, and its whole stderr read in a task."""
+
+    process: asyncio.subprocess.Process
+    logs: asyncio.Task[bytes]
+
+    async def output(self) -> str:
+        """Everything the bot wrote to stderr (waits until it has exited)."""
+        return (await self.logs).decode()
+
+    async def sigterm(self) -> int:
+        """Send SIGTERM; the exit code once the bot has exited."""
+        self.process.send_signal(signal.SIGTERM)
+        return await self.process.wait()
+
+
+@asynccontextmanager
+async def healthy_cli(
+    fake: FakeTelegram, data_dir: Path, *args: str, **env: str
+) -> AsyncIterator[CliBot]:
+    """`xinh telegram ARGS` (start_cli) with health on a free port, yielded once /healthz
+    answers 200, killed on the way out unless it has exited by then."""
+    health = free_port()
+    process = await start_cli(fake, data_dir, health, *args, **env)
+    bot = CliBot(process, asyncio.create_task(process.stderr.read()))
+    async with reaped(process):
+        await wait_healthy(health, bot.logs)
+        yield bot
+
+
+@asynccontextmanager
+async def webhook_cli(
+    fake: FakeTelegram, data_dir: Path, webhook_url: str, secret: str, **env: str
+) -> AsyncIterator[tuple[CliBot, int]]:
+    """healthy_cli in webhook mode: `--webhook-url WEBHOOK_URL`, the webhook server on a free
+    port of 127.0.0.1, XINH_WEBHOOK_SECRET=SECRET; yields the bot and that port."""
+    port = free_port()
+    webhook = ("--webhook-url", webhook_url, "--listen", "127.0.0.1", "--port", str(port))
+    async with healthy_cli(fake, data_dir, *webhook, XINH_WEBHOOK_SECRET=secret, **env) as bot:
+        yield bot, port
