@@ -7,14 +7,16 @@
    of selfies, portraits and tight crops. One large face alone, confirmed by a second look at
    its surroundings and with no rival candidate, is a portrait: the search ends there;
 2. the full-range model on the whole photo finds medium faces;
-3. the short-range model on overlapping tiles half the short side wide finds smaller faces;
+3. the short-range model on overlapping tiles the short side wide finds large faces that the
+   full-range model misses and that straddle smaller tiles, then on tiles half as wide,
+   smaller faces;
 4. where faces are small or none were found, finer tiles find faces down to about 4% of the
    short side.
 
 Faces from steps 1-2 are merged as they always were (training crops depend on them); faces
-from later passes are added only where no face is yet, so one person is one face. The number
-of passes is capped (`max_passes`) whatever the photo's shape, and a `Deadline` is checked
-before each pass.
+from later passes, pooled across tile scales, are added only where no face is yet, so one
+person is one face. The number of passes is capped (`max_passes`) whatever the photo's
+shape, and a `Deadline` is checked before each pass.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class DetectorOptions:
     large_face: float = 0.3  # a short-range face this tall keeps its own box and keypoints
     portrait_face: float = 0.3  # of the long side: one such face alone makes a portrait...
     rival_score: float = 0.5  # ...unless another short-range candidate scores this much
+    wide_tile_fraction: float = 1.0  # short-side squares: faces of 20-50% that straddle tiles
+    wide_tile_overlap: float = 0.5  # of a tile's side
     tile_fraction: float = 0.5
     fine_tile_fraction: float = 0.21
     tile_overlap: float = 0.4  # of a tile's side
@@ -260,11 +264,13 @@ class _Search:
         else:
             base = blazeface.weighted_nms(_join([short_range, full_range]), opts.nms_threshold)
             extra = []
-        extra.extend(self._tiles(opts.tile_fraction))
+        extra.extend(self._tiles(opts.wide_tile_fraction, opts.wide_tile_overlap))
+        extra.extend(self._tiles(opts.tile_fraction, opts.tile_overlap))
         found = self._add(base, extra)
         smallest = np.min(found.boxes[:, 3] - found.boxes[:, 1]) if len(found.scores) else 0.0
         if not len(found.scores) or smallest < opts.fine_below * self.short_side:
-            found = self._add(found, self._tiles(opts.fine_tile_fraction))
+            extra.extend(self._tiles(opts.fine_tile_fraction, opts.tile_overlap))
+            found = self._add(base, extra)
         return found
 
     def _confirmed(self, found: blazeface.Detections) -> blazeface.Detections:
@@ -312,7 +318,7 @@ class _Search:
     def _largest(found: blazeface.Detections) -> float:
         return float(np.max(found.boxes[:, 3] - found.boxes[:, 1], initial=0.0))
 
-    def _tiles(self, fraction: float) -> list[blazeface.Detections]:
+    def _tiles(self, fraction: float, overlap: float) -> list[blazeface.Detections]:
         """Short-range passes over overlapping square tiles, within the photo's pass cap.
 
         The photo is resized once so that a tile is the model's input, then cut. A face cut by
@@ -322,9 +328,7 @@ class _Search:
         most = opts.max_passes - self.passes
         if most <= 0:
             return []
-        grid = tile_grid(
-            height, width, max(64, round(self.short_side * fraction)), opts.tile_overlap, most
-        )
+        grid = tile_grid(height, width, max(64, round(self.short_side * fraction)), overlap, most)
         size = self.detector._short_range.spec.input_size
         scale = size / grid[0][2]
         step = max(1, int(1 / scale) // 4)
