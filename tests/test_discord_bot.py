@@ -559,3 +559,13 @@ async def test_xinh_discord_keeps_retrying_while_discord_is_unreachable() -> Non
     assert "Traceback" not in output and "PyNaCl" not in output
     assert "Unclosed" not in output and TOKEN not in output
     assert "Discord unreachable (ClientConnectorError): retrying in 2 s" in output
+
+
+async def test_a_token_discord_refuses_is_one_line_and_exit_2(fake: FakeDiscord) -> None:
+    fake.refuse_login = True
+    process = await start_discord_cli(fake, "refused-token")
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    errors = stderr.decode().strip().splitlines()
+    assert process.returncode == 2
+    assert "Traceback" not in stderr.decode()
+    assert [line for line in errors if "XINH_DISCORD_TOKEN" in line] == errors[-1:]

@@ -416,3 +416,13 @@ async def test_a_long_group_list_goes_beside_the_numbered_photo(faces: int) -> N
     else:
         assert faces == 60
         assert message.calls == [("photo", None), ("text", reply.text)]
+
+
+async def test_a_token_telegram_refuses_is_one_line_and_exit_2(fake, tmp_path):
+    fake.fail("getMe", 401, "Unauthorized", times=5)
+    process = await start_cli(fake, tmp_path, free_port())
+    stderr = (await asyncio.wait_for(process.stderr.read(), 60)).decode()
+    assert await process.wait() == 2
+    assert "Traceback" not in stderr
+    errors = stderr.strip().splitlines()
+    assert [line for line in errors if "XINH_TELEGRAM_TOKEN" in line] == errors[-1:]

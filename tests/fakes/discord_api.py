@@ -93,6 +93,7 @@ class FakeDiscord:
 
     def __init__(self, guild_locale: str = "en-US") -> None:
         self.guild_locale = guild_locale
+        self.refuse_login = False  # answer the login (GET /users/@me) 401, as for a bad token
         self.calls: list[Call] = []
         self.identifies: list[dict[str, Any]] = []
         self.downloads: list[str] = []
@@ -424,6 +425,8 @@ class FakeDiscord:
         parts = call.path.strip("/").split("/")
         route = (call.method, parts[0])
         if call.path == "/users/@me":
+            if self.refuse_login:
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
             return _json(BOT_USER)
         if call.path == "/oauth2/applications/@me":
             return _json(self._application())
