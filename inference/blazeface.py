@@ -64,13 +64,18 @@ def decode(
     return Detections(boxes, keypoints, scores[keep])
 
 
-def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Intersection over union of one (x0, y0, x1, y1) box with each of `others`."""
+def intersections(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection area of one (x0, y0, x1, y1) box with each of `others`."""
     x0 = np.maximum(box[0], others[:, 0])
     y0 = np.maximum(box[1], others[:, 1])
     x1 = np.minimum(box[2], others[:, 2])
     y1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    return np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+
+
+def iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Intersection over union of one (x0, y0, x1, y1) box with each of `others`."""
+    inter = intersections(box, others)
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
     return inter / np.maximum(area + areas - inter, 1e-12)

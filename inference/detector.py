@@ -13,10 +13,12 @@
 4. where faces are small or none were found, finer tiles find faces down to about 4% of the
    short side.
 
-Faces from steps 1-2 are merged as they always were (training crops depend on them); faces
-from later passes, pooled across tile scales, are added only where no face is yet, so one
-person is one face. The number of passes is capped (`max_passes`) whatever the photo's
-shape, and a `Deadline` is checked before each pass.
+Each tile scale has its own score cut-off (0.67 wide, 0.7 half, 0.6 fine). Faces from
+steps 1-2 are merged as they always were (training crops depend on them); faces from later
+passes, pooled across tile scales, are added only where no face is yet, so one person is one
+face, after dropping any face that holds two much smaller faces, or one that scores clearly
+higher (a false face spanning several people). The number of passes is capped
+(`max_passes`) whatever the photo's shape, and a `Deadline` is checked before each pass.
 """
 
 from __future__ import annotations
@@ -47,11 +49,21 @@ class DetectorOptions:
     rival_score: float = 0.5  # ...unless another short-range candidate scores this much
     wide_tile_fraction: float = 1.0  # short-side squares: faces of 20-50% that straddle tiles
     wide_tile_overlap: float = 0.5  # of a tile's side
+    # Score cut-offs of the tiles by scale: 0.6 and below, the half tiles find false faces
+    # (one in chelsea.jpg) and the wide ones faces in training photos that had none.
+    wide_tile_min_score: float = 0.67
+    tile_min_score: float = 0.7
+    fine_tile_min_score: float = 0.6
     tile_fraction: float = 0.5
     fine_tile_fraction: float = 0.21
     tile_overlap: float = 0.4  # of a tile's side
     fine_below: float = 0.12  # fine tiles run when no face, or a face this small, was found
     max_passes: int = 64  # model passes on one photo, whatever its shape
+    # A face holding `container_holds` faces under `held_face` of its height mostly inside it,
+    # or one such face scoring `held_margin` more, is a false face spanning several (0: never).
+    container_holds: int = 2
+    held_face: float = 0.6
+    held_margin: float = 0.1
 
 
 class _BlazeFaceModel:
@@ -148,11 +160,7 @@ def _overlaps(box: np.ndarray, others: np.ndarray, threshold: float) -> bool:
     inside one (a face cut by a tile's edge), or holding one mostly inside it."""
     if not len(others):
         return False
-    x0 = np.maximum(box[0], others[:, 0])
-    y0 = np.maximum(box[1], others[:, 1])
-    x1 = np.minimum(box[2], others[:, 2])
-    y1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    inter = blazeface.intersections(box, others)
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
     iou = inter / np.maximum(area + areas - inter, 1e-12)
@@ -264,12 +272,16 @@ class _Search:
         else:
             base = blazeface.weighted_nms(_join([short_range, full_range]), opts.nms_threshold)
             extra = []
-        extra.extend(self._tiles(opts.wide_tile_fraction, opts.wide_tile_overlap))
-        extra.extend(self._tiles(opts.tile_fraction, opts.tile_overlap))
+        extra.extend(
+            self._tiles(opts.wide_tile_fraction, opts.wide_tile_overlap, opts.wide_tile_min_score)
+        )
+        extra.extend(self._tiles(opts.tile_fraction, opts.tile_overlap, opts.tile_min_score))
         found = self._add(base, extra)
         smallest = np.min(found.boxes[:, 3] - found.boxes[:, 1]) if len(found.scores) else 0.0
         if not len(found.scores) or smallest < opts.fine_below * self.short_side:
-            extra.extend(self._tiles(opts.fine_tile_fraction, opts.tile_overlap))
+            extra.extend(
+                self._tiles(opts.fine_tile_fraction, opts.tile_overlap, opts.fine_tile_min_score)
+            )
             found = self._add(base, extra)
         return found
 
@@ -318,7 +330,9 @@ class _Search:
     def _largest(found: blazeface.Detections) -> float:
         return float(np.max(found.boxes[:, 3] - found.boxes[:, 1], initial=0.0))
 
-    def _tiles(self, fraction: float, overlap: float) -> list[blazeface.Detections]:
+    def _tiles(
+        self, fraction: float, overlap: float, min_score: float
+    ) -> list[blazeface.Detections]:
         """Short-range passes over overlapping square tiles, within the photo's pass cap.
 
         The photo is resized once so that a tile is the model's input, then cut. A face cut by
@@ -343,8 +357,7 @@ class _Search:
             self.passes += 1
             u, v = min(round(x * scale), shape[0] - size), min(round(y * scale), shape[1] - size)
             raw = self.detector._short_range.run(
-                np.ascontiguousarray(resized[v : v + size, u : u + size]),
-                opts.short_range_min_score,
+                np.ascontiguousarray(resized[v : v + size, u : u + size]), min_score
             )
             shift = np.array([u, v], dtype=np.float64)
             boxes = (raw.boxes * size + np.tile(shift, 2)) / scale
@@ -362,11 +375,33 @@ class _Search:
     def _add(
         self, base: blazeface.Detections, extra: list[blazeface.Detections]
     ) -> blazeface.Detections:
-        """`base` as it is, plus the merged `extra` faces that are not already in it."""
+        """`base` as it is, plus the merged `extra` faces that are not already in it; a face
+        holding `container_holds` smaller faces (a false face spanning several) is dropped."""
         merged = blazeface.weighted_nms(_join(extra), self.options.nms_threshold)
+        holders = self._holders(_join([base, merged]))
+        if holders.any():
+            count = len(base.scores)
+            base, merged = _select(base, ~holders[:count]), _select(merged, ~holders[count:])
         keep, boxes = [], base.boxes
         for i in np.argsort(-merged.scores):
             if not _overlaps(merged.boxes[i], boxes, self.options.nms_threshold):
                 keep.append(i)
                 boxes = np.vstack([boxes, merged.boxes[i]])
         return _join([base, _select(merged, np.array(keep, dtype=int))])
+
+    def _holders(self, found: blazeface.Detections) -> np.ndarray:
+        """Which faces hold, mostly inside them, `container_holds` faces under `held_face` of
+        their height, or one such face scoring `held_margin` more: false faces spanning others."""
+        boxes, scores = found.boxes, found.scores
+        holders = np.zeros(len(scores), dtype=bool)
+        if not self.options.container_holds:
+            return holders
+        heights = boxes[:, 3] - boxes[:, 1]
+        areas = (boxes[:, 2] - boxes[:, 0]) * heights
+        for i, box in enumerate(boxes):
+            inter = blazeface.intersections(box, boxes)
+            held = (heights < self.options.held_face * heights[i]) & (inter > 0.5 * areas)
+            holders[i] = held.sum() >= self.options.container_holds or bool(
+                np.any(held & (scores > scores[i] + self.options.held_margin))
+            )
+        return holders

@@ -63,3 +63,9 @@ def test_iou() -> None:
     box = np.array([0, 0, 10, 10], dtype=np.float64)
     others = np.array([[0, 0, 10, 10], [5, 0, 15, 10], [20, 20, 30, 30]], dtype=np.float64)
     np.testing.assert_allclose(blazeface.iou(box, others), [1, 1 / 3, 0])
+
+
+def test_intersections() -> None:
+    box = np.array([0, 0, 10, 10], dtype=np.float64)
+    others = np.array([[0, 0, 10, 10], [5, 5, 15, 20], [20, 20, 30, 30]], dtype=np.float64)
+    np.testing.assert_allclose(blazeface.intersections(box, others), [100, 25, 0])

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from tests import badfiles
+from xinh.inference import blazeface
 from xinh.inference.budget import Deadline, OutOfTime
 from xinh.inference.decode import decode
-from xinh.inference.detector import DetectorOptions, FaceDetector, tile_grid
+from xinh.inference.detector import DetectorOptions, FaceDetector, _Search, tile_grid
 from xinh.inference.model_files import detector_files
 
 
@@ -151,3 +152,27 @@ def test_face_found_in_utkface_crops(detector: FaceDetector, shared_data: Path) 
     sample = random.Random(7).sample(paths, 1500)
     found = sum(bool(detector.detect(decode(p.read_bytes()).pixels)) for p in sample)
     assert found / len(sample) >= 0.98
+
+
+def _found(boxes: list[list[float]], scores: list[float]) -> blazeface.Detections:
+    return blazeface.Detections(
+        np.array(boxes, dtype=np.float64), np.zeros((len(boxes), 6, 2)), np.array(scores)
+    )
+
+
+@pytest.mark.parametrize(
+    ("small", "scores", "kept"),
+    [
+        ([[10, 10, 30, 30], [50, 50, 70, 70]], [0.8, 0.8], 2),  # two faces inside: false face
+        ([[10, 10, 30, 30]], [0.9], 1),  # one face inside, scoring clearly higher: false face
+        ([[10, 10, 30, 30]], [0.8], 1),  # one face inside, no better: the large face stays
+    ],
+)
+def test_a_large_face_holding_smaller_ones_is_dropped(
+    detector: FaceDetector, small: list[list[float]], scores: list[float], kept: int
+) -> None:
+    search = _Search(detector, np.zeros((200, 200, 3), np.uint8), None)
+    found = search._add(_found([[0, 0, 100, 100]], [0.75]), [_found(small, scores)])
+    heights = found.boxes[:, 3] - found.boxes[:, 1]
+    assert len(found.scores) == kept
+    assert (heights == 100).any() == (kept == 1 and scores[0] < 0.85)
