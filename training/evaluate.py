@@ -198,112 +198,83 @@ def men_in(m: dict) -> int:
     return m["faces"] - women_in(m)
 
 
+def at_most(name: str, share: float | None, n: int, bound: float) -> tuple:
+    """A target row for a share that must stay at or under `bound`."""
+    ok = share is not None and share == share and share <= bound
+    return name, f"≤ {100 * bound:g}%", pct(share), interval(share, n), ok
+
+
+def at_least(name: str, share: float | None, n: int, bound: float) -> tuple:
+    """A target row for a share that must reach `bound`."""
+    ok = share is not None and share == share and share >= bound
+    return name, f"≥ {100 * bound:g}%", pct(share), interval(share, n), ok
+
+
+def correlation_at_least(name: str, beauty: dict, bound: float) -> tuple:
+    """A target row for a beauty correlation that must reach `bound`."""
+    pearson = beauty["pearson"]
+    return (
+        name,
+        f"≥ {bound:.2f}",
+        f"{pearson:.3f}",
+        spread(beauty["pearson_interval"]),
+        pearson >= bound,
+    )
+
+
 def target_rows() -> list[tuple[str, str, str, str, bool]]:
     """Issue 19's goals, each figure with its 95% interval."""
     u, b, f, s = (results[k] for k in ("utkface", "mebeauty", "fairface", "scut"))
     fa = f["adult_faces"]
-    rows = []
-    for name, m in (("UTKFace", u), ("MEBeauty", b), ("SCUT", s)):
-        rows.append(
-            (
-                f"women called men, {name}",
-                "≤ 1%",
-                pct(m["women_called_men"]),
-                interval(m["women_called_men"], women_in(m)),
-                m["women_called_men"] <= 0.01,
-            )
-        )
-    asian = s["women_called_men_by_ethnicity"].get("asian", float("nan"))
+    studio = (("UTKFace", u), ("MEBeauty", b), ("SCUT", s))
+    rows = [
+        at_most(f"women called men, {n}", m["women_called_men"], women_in(m), 0.01)
+        for n, m in studio
+    ]
+    asian = s["women_called_men_by_ethnicity"].get("asian")
     rows.append(
-        (
+        at_most(
             "women called men, SCUT's Asian women",
-            "≤ 1.5%",
-            pct(asian),
-            interval(asian, s["women_by_ethnicity"].get("asian", 0)),
-            asian <= 0.015,
+            asian,
+            s["women_by_ethnicity"].get("asian", 0),
+            0.015,
         )
     )
     rows.append(
-        (
-            "women called men, FairFace adults (20+)",
-            "≤ 3%",
-            pct(fa["women_called_men"]),
-            interval(fa["women_called_men"], women_in(fa)),
-            fa["women_called_men"] <= 0.03,
+        at_most(
+            "women called men, FairFace adults (20+)", fa["women_called_men"], women_in(fa), 0.03
         )
     )
     ages = pooled_60_plus(fa)
     group, share, n = worst({g: v[0] for g, v in ages.items()}, {g: v[1] for g, v in ages.items()})
     rows.append(
-        (
-            f"women called men, FairFace worst adult age group ({group})",
-            "≤ 5%",
-            pct(share),
-            interval(share, n),
-            share <= 0.05,
-        )
+        at_most(f"women called men, FairFace worst adult age group ({group})", share, n, 0.05)
     )
     group, share, n = worst(fa["women_called_men_by_ethnicity"], fa["women_by_ethnicity"])
     rows.append(
-        (
-            f"women called men, FairFace worst race group ({group}, adults)",
-            "≤ 5%",
-            pct(share),
-            interval(share, n),
-            share <= 0.05,
-        )
+        at_most(f"women called men, FairFace worst race group ({group}, adults)", share, n, 0.05)
     )
-    for name, m in (("UTKFace", u), ("MEBeauty", b), ("SCUT", s)):
-        rows.append(
-            (
-                f"men refused, {name}",
-                "≥ 93%",
-                pct(m["men_refused"]),
-                interval(m["men_refused"], men_in(m)),
-                m["men_refused"] >= 0.93,
-            )
-        )
+    rows += [at_least(f"men refused, {n}", m["men_refused"], men_in(m), 0.93) for n, m in studio]
+    rows.append(at_least("men refused, FairFace adults (20+)", fa["men_refused"], men_in(fa), 0.80))
     rows.append(
-        (
-            "men refused, FairFace adults (20+)",
-            "≥ 80%",
-            pct(fa["men_refused"]),
-            interval(fa["men_refused"], men_in(fa)),
-            fa["men_refused"] >= 0.80,
-        )
-    )
-    kids = f["children_answered_as_children"]
-    rows.append(
-        (
+        at_least(
             "children 0-9 answered as children (FairFace)",
-            "≥ 90%",
-            pct(kids),
-            interval(kids, f["children"]),
-            kids is not None and kids >= 0.90,
+            f["children_answered_as_children"],
+            f["children"],
+            0.90,
         )
     )
-    for name, m in (("UTKFace", u), ("FairFace", f)):
-        grown = m["adults_answered_as_children"]
-        rows.append(
-            (
-                f"adults 20+ answered as children, {name}",
-                "≤ 3%",
-                pct(grown),
-                interval(grown, m["adults"]),
-                grown is not None and grown <= 0.03,
-            )
+    rows += [
+        at_most(
+            f"adults 20+ answered as children, {n}",
+            m["adults_answered_as_children"],
+            m["adults"],
+            0.03,
         )
-    for name, m, goal in (("SCUT", s, 0.85), ("MEBeauty", b, 0.70)):
-        w = m["beauty_women"]
-        rows.append(
-            (
-                f"beauty Pearson, women, {name}",
-                f"≥ {goal:.2f}",
-                f"{w['pearson']:.3f}",
-                spread(w["pearson_interval"]),
-                w["pearson"] >= goal,
-            )
-        )
+        for n, m in (("UTKFace", u), ("FairFace", f))
+    ]
+    rows.append(correlation_at_least("beauty Pearson, women, SCUT", s["beauty_women"], 0.85))
+    rows.append(correlation_at_least("beauty Pearson, women, MEBeauty", b["beauty_women"], 0.70))
     return rows  # fmt: skip
 
 
