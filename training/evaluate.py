@@ -198,6 +198,18 @@ def men_in(m: dict) -> int:
     return m["faces"] - women_in(m)
 
 
+def group_cells(sources: list[str], by: str, group: str) -> list[str]:
+    """Women called men in one group (by "ethnicity" or "age") per source: share, women
+    counted and 95% interval, or a dash where the source has no such women."""
+    cells = []
+    for source in sources:
+        m = results[source]
+        n = m[f"women_by_{by}"].get(group)
+        share = m[f"women_called_men_by_{by}"].get(group)
+        cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
+    return cells
+
+
 def at_most(name: str, share: float | None, n: int, bound: float) -> tuple:
     """A target row for a share that must stay at or under `bound`."""
     ok = share is not None and share == share and share <= bound
@@ -329,15 +341,10 @@ lines += [
     "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
     "| --- |" + " --- |" * len(ours),
 ]
+
 groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
 for group in groups:
-    cells = []
-    for source in ours:
-        m = results[source]
-        n = m["women_by_ethnicity"].get(group)
-        share = m["women_called_men_by_ethnicity"].get(group)
-        cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
-    lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    lines.append(f"| {group} | " + " | ".join(group_cells(list(ours), "ethnicity", group)) + " |")
 aged = [s for s in ours if "women_by_age" in results[s]]
 lines += [
     "",
@@ -347,12 +354,7 @@ lines += [
     "| --- |" + " --- |" * len(aged),
 ]
 for group in AGE_GROUPS:
-    cells = []
-    for source in aged:
-        m = results[source]
-        n = m["women_by_age"].get(group)
-        share = m["women_called_men_by_age"].get(group)
-        cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
+    cells = group_cells(aged, "age", group)
     if any(c != "—" for c in cells):
         lines.append(f"| {group} | " + " | ".join(cells) + " |")
 lines += [
