@@ -1,13 +1,8 @@
-"""Which faces a photo's answer covers and in what order: the largest rated, read like text."""
+"""The order in which a photo's faces are numbered and answered: read like text."""
 
 from __future__ import annotations
 
 from xinh.inference.types import Face
-
-
-def largest_face(faces: list[Face]) -> Face | None:
-    """The face with the largest box: a portrait's subject (training rates this one)."""
-    return max(faces, key=lambda face: face.area, default=None)
 
 
 def reading_order(faces: list[Face], row_overlap: float = 0.5) -> list[Face]:

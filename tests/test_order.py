@@ -1,8 +1,8 @@
-"""Which faces a photo's answer covers, and in what order."""
+"""The order in which a photo's faces are numbered: rows, then left to right."""
 
 from __future__ import annotations
 
-from xinh.inference.order import largest_face, reading_order
+from xinh.inference.order import reading_order
 from xinh.inference.types import Face
 
 
@@ -19,9 +19,3 @@ def test_rows_top_to_bottom_left_to_right_within_a_row() -> None:
         (10, 400),
         (260, 420),
     ]
-
-
-def test_largest_face() -> None:
-    faces = [_face(0, 0, 50), _face(100, 0, 120), _face(300, 0, 80)]
-    assert largest_face(faces) is faces[1]
-    assert largest_face([]) is None

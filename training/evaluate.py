@@ -50,6 +50,7 @@ from training.metrics import (  # noqa: E402
 )
 from training.peer_env import peer_python  # noqa: E402
 from xinh.inference.engine import Engine  # noqa: E402
+from xinh.inference.types import RatedFace  # noqa: E402
 
 # Published beauty results (Pearson, MAE, RMSE) on each dataset's own test split.
 PUBLISHED = {
@@ -63,9 +64,9 @@ all_recs, scale = all_records(Path(data_dir))
 sources = {s: [r for r in recs if r.split == "val"] for s, recs in all_recs.items()}
 
 
-def largest(faces):
-    """The rated face of a dataset photo: its largest."""
-    return max(faces, key=lambda rated: rated.face.area) if faces else None
+def largest(faces: tuple[RatedFace, ...]) -> RatedFace | None:
+    """The rated face of a dataset photo: its largest (the engine answers in reading order)."""
+    return max(faces, key=lambda rated: rated.face.area, default=None)
 
 
 ours: dict[str, dict] = {}
