@@ -45,6 +45,7 @@ weight_decay = 1e-4
 utkface_share = 0.4  # UTKFace's plentiful 20-49-year-olds: this share of them an epoch
 mebeauty_repeat = 4  # small sets: show their faces this many times an epoch
 scut_repeat = 2
+fairface_repeat = 1  # everyday photos: every FairFace face this many times an epoch
 hard_repeat = 2  # FairFace's adult women 50+, Black and Indian: this many times an epoch
 beauty_weight = 0.5
 female_weight = 4.0  # a woman's gender error costs this many men's: kindness first
@@ -193,7 +194,8 @@ def epoch_rows(source: str, recs: list) -> np.ndarray:
                 for r in recs
             ]
         )
-        return np.concatenate([everyone] + [everyone[hard]] * (hard_repeat - 1))
+        extra = max(hard_repeat - fairface_repeat, 0)
+        return np.concatenate([everyone] * fairface_repeat + [everyone[hard]] * extra)
     repeat = {"mebeauty": mebeauty_repeat, "scut": scut_repeat}[source]
     return np.tile(everyone, repeat)
 
