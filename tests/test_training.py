@@ -27,7 +27,13 @@ from training.datasets import (
     utkface_records,
 )
 from training.flag_labels import contradicted
-from training.metrics import age_group, mae_interval, pearson_interval, wilson_interval
+from training.metrics import (
+    age_group,
+    evaluate_predictions,
+    mae_interval,
+    pearson_interval,
+    wilson_interval,
+)
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
 
@@ -235,6 +241,25 @@ def test_gender_probe_recovers_a_logistic_model() -> None:
     probe = fit_gender_probe(x[:3000], female[:3000], penalty=0.1)
     assert np.corrcoef(probe.weights, weights)[0, 1] > 0.99
     assert np.mean(np.abs(probe.predict(x[3000:]) - truth[3000:])) < 0.02
+
+
+def test_men_refused_is_reported_per_ethnicity_and_age_group() -> None:
+    ages = [(25.0, 30.0), (25.0, 30.0), (60.0, 70.0), (60.0, 70.0), (25.0, 30.0)]
+    records = [
+        Record(Path("x"), "fairface", "val", f, g, age_low=low, age_high=high)
+        for f, g, (low, high) in zip(
+            [False, False, False, True, True],
+            ["asian", "asian", "white", "white", "asian"],
+            ages,
+            strict=True,
+        )
+    ]
+    p_female = np.array([0.2, 0.7, 0.1, 0.9, 0.8])
+    metrics = evaluate_predictions({"female": p_female}, records, threshold=0.5)
+    assert metrics["men_refused_by_ethnicity"] == {"asian": 0.5, "white": 1.0}
+    assert metrics["men_by_ethnicity"] == {"asian": 2, "white": 1}
+    assert metrics["men_refused_by_age"] == {"20-29": 0.5, "60-69": 1.0}
+    assert metrics["women_by_age"] == {"20-29": 1, "60-69": 1}
 
 
 def test_a_share_seen_in_few_faces_has_a_wide_interval() -> None:

@@ -199,14 +199,16 @@ def men_in(m: dict) -> int:
     return m["faces"] - women_in(m)
 
 
-def group_cells(sources: list[str], by: str, group: str) -> list[str]:
-    """Women called men in one group (by "ethnicity" or "age") per source: share, women
-    counted and 95% interval, or a dash where the source has no such women."""
+def group_cells(sources: list[str], by: str, group: str, who: str = "women") -> list[str]:
+    """Women called men (or, with who="men", men refused) in one group (by "ethnicity" or
+    "age") per source: share, people counted and 95% interval, or a dash where the source has
+    no such people."""
+    figure = "women_called_men" if who == "women" else "men_refused"
     cells = []
     for source in sources:
         m = results[source]
-        n = m[f"women_by_{by}"].get(group)
-        share = m[f"women_called_men_by_{by}"].get(group)
+        n = m.get(f"{who}_by_{by}", {}).get(group)
+        share = m.get(f"{figure}_by_{by}", {}).get(group)
         cells.append(f"{pct(share)} ({n}; {interval(share, n)})" if n else "—")
     return cells
 
@@ -356,6 +358,27 @@ lines += [
 ]
 for group in AGE_GROUPS:
     cells = group_cells(aged, "age", group)
+    if any(c != "—" for c in cells):
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+lines += [
+    "",
+    "Men refused by ethnicity (men in the group, 95% interval):",
+    "",
+    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
+    "| --- |" + " --- |" * len(ours),
+]
+for group in groups:
+    cells = group_cells(list(ours), "ethnicity", group, who="men")
+    lines.append(f"| {group} | " + " | ".join(cells) + " |")
+lines += [
+    "",
+    "Men refused by age group (men in the group, 95% interval; under 13 never rated):",
+    "",
+    "| age | " + " | ".join(f"{s} val" for s in aged) + " |",
+    "| --- |" + " --- |" * len(aged),
+]
+for group in AGE_GROUPS:
+    cells = group_cells(aged, "age", group, who="men")
     if any(c != "—" for c in cells):
         lines.append(f"| {group} | " + " | ".join(cells) + " |")
 lines += [

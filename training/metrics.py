@@ -67,6 +67,12 @@ def women_called_men(p_female: np.ndarray, female: np.ndarray, threshold: float)
     return float(np.mean(women < threshold)) if len(women) else float("nan")
 
 
+def men_refused(p_female: np.ndarray, female: np.ndarray, threshold: float) -> float:
+    """Share of men whose probability falls below the threshold (NaN without men)."""
+    men = p_female[~female]
+    return float(np.mean(men < threshold)) if len(men) else float("nan")
+
+
 def wilson_interval(share: float, n: int) -> tuple[float, float]:
     """95% Wilson score interval of a proportion `share` observed in `n` trials: where the rate
     on unseen photos like these may lie."""
@@ -140,6 +146,11 @@ def evaluate_predictions(
             for g in sorted(set(groups))
         },
         "women_by_ethnicity": {g: int(np.sum(female & (groups == g))) for g in sorted(set(groups))},
+        "men_refused_by_ethnicity": {
+            g: men_refused(p[groups == g], female[groups == g], threshold)
+            for g in sorted(set(groups))
+        },
+        "men_by_ethnicity": {g: int(np.sum(~female & (groups == g))) for g in sorted(set(groups))},
         **_by_age_group(p, female, records, threshold),
         **extra,
     }
@@ -162,14 +173,19 @@ def evaluate_predictions(
 def _by_age_group(
     p: np.ndarray, female: np.ndarray, records: Sequence[Record], threshold: float
 ) -> dict:
-    """Women called men per age group, where ages are known."""
+    """Women called men and men refused per age group, where ages are known."""
     ages = np.array([age_group(r) for r in records])
-    groups = [g for g in AGE_GROUPS if (female & (ages == g)).any()]
-    if not groups:
+    with_women = [g for g in AGE_GROUPS if (female & (ages == g)).any()]
+    with_men = [g for g in AGE_GROUPS if (~female & (ages == g)).any()]
+    if not with_women and not with_men:
         return {}
     return {
         "women_called_men_by_age": {
-            g: women_called_men(p[ages == g], female[ages == g], threshold) for g in groups
+            g: women_called_men(p[ages == g], female[ages == g], threshold) for g in with_women
         },
-        "women_by_age": {g: int(np.sum(female & (ages == g))) for g in groups},
+        "women_by_age": {g: int(np.sum(female & (ages == g))) for g in with_women},
+        "men_refused_by_age": {
+            g: men_refused(p[ages == g], female[ages == g], threshold) for g in with_men
+        },
+        "men_by_age": {g: int(np.sum(~female & (ages == g))) for g in with_men},
     }
