@@ -34,6 +34,7 @@ from training.metrics import (
     pearson_interval,
     wilson_interval,
 )
+from training.peer_targets import cached_peer_female
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
 
@@ -262,6 +263,24 @@ def test_men_refused_is_reported_per_ethnicity_and_age_group() -> None:
     assert metrics["women_by_age"] == {"20-29": 1, "60-69": 1}
 
 
+def test_the_peers_view_is_computed_once_and_read_back(tmp_path: Path) -> None:
+    fake_peer = tmp_path / "python"
+    fake_peer.write_text(
+        "#!/bin/sh\n"
+        "while read path; do\n"
+        '  case "$path" in *none*) p=null ;; *) p=0.25 ;; esac\n'
+        '  echo "{\\"path\\": \\"$path\\", \\"p_female\\": $p, \\"seconds\\": 0}"\n'
+        "done\n"
+    )
+    fake_peer.chmod(0o755)
+    paths = [Path("a.jpg"), Path("none.jpg"), Path("b.jpg")]
+    first = cached_peer_female(paths, "utkface", tmp_path / "cache", fake_peer)
+    fake_peer.unlink()
+    again = cached_peer_female(paths, "utkface", tmp_path / "cache", fake_peer)
+    np.testing.assert_array_equal(first, [0.25, np.nan, 0.25])
+    np.testing.assert_array_equal(again, first)
+
+
 def test_a_share_seen_in_few_faces_has_a_wide_interval() -> None:
     assert wilson_interval(0.0, 100) == pytest.approx((0.0, 0.037), abs=5e-4)
     low, high = wilson_interval(97 / 107, 107)
@@ -369,6 +388,7 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert "| target (issue 19) | goal | validation | 95% interval | met |" in card
     assert card.endswith("<!-- /metrics -->\n") and "| scut val | women |" in card
     assert "Women called men by age group" in card
+    assert "Men refused by ethnicity" in card and "Men refused by age group" in card
     assert "On the dataset's own labels: gender accuracy" in card
     assert (out / "roc_by_ethnicity.png").stat().st_size > 0
     assert (out / "beauty_scatter.png").stat().st_size > 0

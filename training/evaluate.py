@@ -15,7 +15,6 @@ dataset's own labels.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from training.metrics import (  # noqa: E402
     wilson_interval,
 )
 from training.peer_env import peer_python  # noqa: E402
+from training.peer_targets import peer_female  # noqa: E402
 from xinh.inference.engine import Engine  # noqa: E402
 from xinh.inference.types import RatedFace  # noqa: E402
 
@@ -127,16 +127,7 @@ results["utkface"]["raw_labels"] = metrics_on(ours["utkface"], ours["utkface"]["
 if peer:
     python = peer_python(Path(peer_env))
     for source, run in ours.items():
-        paths = "\n".join(str(r.path) for r in run["records"]) + "\n"
-        lines = subprocess.run(
-            [str(python), str(Path(__file__).with_name("peer_gender.py"))],
-            input=paths,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        answers = {a["path"]: a["p_female"] for a in map(json.loads, lines.splitlines())}
-        p = np.array([answers[str(r.path)] for r in run["records"]], dtype=np.float64)
+        p = peer_female([r.path for r in run["records"]], python)
         kept = np.array([r is not None and may_be_rated(r) for r in run["reviewed"]])
         both = np.flatnonzero(np.isfinite(p) & run["found"] & kept)
         female = np.array([bool(r and r.female) for r in run["reviewed"]])[both]

@@ -59,7 +59,8 @@ review_flagged = False  # also drop the training faces the review flagged unseen
 teacher = False  # also learn from the face-recognition teacher (training/teacher.py)
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings
 gender_teacher = 0.5  # with the teacher: this share of a gender target is the teacher's
-peer_env = ".cache/peer-venv"  # where the teacher's face-recognition network runs
+peer_gender = 0.0  # this share of a gender target is the peer gender model's (peer_targets.py)
+peer_env = ".cache/peer-venv"  # where the teacher's network and the peer gender model run
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
 version = "2.0.0"
@@ -121,6 +122,18 @@ if teacher:
     ratings, ridge = teacher_ratings(records, teacher_x)
     taught = {s: ratings[s] for s in ("utkface", "fairface")}
     log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
+female_peer = {}  # the peer gender model's probability of female, per source, NaN: no face
+if peer_gender:
+    from training.peer_env import peer_python
+    from training.peer_targets import cached_peer_female
+
+    python = peer_python(Path(peer_env))
+    female_peer = {
+        s: cached_peer_female([r.path for r in recs], s, Path(cache_dir), python)
+        for s, recs in records.items()
+    }
+    found_by_peer = {s: f"{np.isfinite(p).mean():.1%}" for s, p in female_peer.items()}
+    log.info("the peer gender model finds a face: %s", found_by_peer)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     review = load_label_review(Path(label_review), flagged=review_flagged)
     records["utkface"] = apply_review(records["utkface"], review)
@@ -135,15 +148,20 @@ if teacher and embedding_weight:
 
 
 def female_target(source: str, split: str, i: int) -> float:
-    """The gender a face trains on: its label (mixed with the teacher's probability for
-    training faces the teacher saw), or -1 for a child under 10, whose gender is never told."""
+    """The gender a face trains on: its label (mixed with the teacher's and the peer's
+    probabilities for training faces they saw), or -1 for a child under 10, whose gender is
+    never told."""
     record = records[source][i]
     if record.age_high <= 10:
         return -1.0
-    p = female_taught[source][i] if source in female_taught else float("nan")
-    if split != "train" or p != p:
-        return float(record.female)
-    return (1 - gender_teacher) * float(record.female) + gender_teacher * float(p)
+    target = float(record.female)
+    if split != "train":
+        return target
+    for share, seen in ((gender_teacher, female_taught), (peer_gender, female_peer)):
+        p = float(seen[source][i]) if source in seen else float("nan")
+        if p == p:
+            target = (1 - share) * target + share * p
+    return target
 
 
 def beauty_target(source: str, split: str, i: int) -> float:
@@ -384,7 +402,8 @@ metadata = {
         f"{label_review or 'no review'}), MEBeauty (gender, beauty; the dataset's 2022 "
         "train/val split), FairFace (gender, age group, race; hashed 10% val split; CC BY 4.0) "
         "and SCUT-FBP5500 (gender, beauty; its 60% training split, hashed 10% val split)"
-        f"{'; beauty, gender and embeddings from the teacher' if teacher else ''}. "
+        f"{'; beauty, gender and embeddings from the teacher' if teacher else ''}"
+        f"{'; gender mixed with the peer gender model (CC0)' if peer_gender else ''}. "
         "UTKFace, MEBeauty and SCUT-FBP5500: non-commercial research only.",
         "litert_parity_max_abs": parity,
     },
