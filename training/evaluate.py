@@ -204,6 +204,17 @@ def group_cells(sources: list[str], by: str, group: str, who: str = "women") -> 
     return cells
 
 
+def group_table(title: str, by: str, sources: list[str], groups, who: str) -> list[str]:
+    """A titled markdown table of `group_cells`, one row per group that any source has."""
+    lines = ["", title, "", f"| {by} | " + " | ".join(f"{s} val" for s in sources) + " |"]
+    lines.append("| --- |" + " --- |" * len(sources))
+    for group in groups:
+        cells = group_cells(sources, by, group, who)
+        if any(c != "—" for c in cells):
+            lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def at_most(name: str, share: float | None, n: int, bound: float) -> tuple:
     """A target row for a share that must stay at or under `bound`."""
     ok = share is not None and share == share and share <= bound
@@ -328,50 +339,23 @@ lines.append(
     f"{pct(fa['men_refused'])} [{interval(fa['men_refused'], men_in(fa))}] | "
     f"{pct(fa['gender_accuracy_at_half'])} | | | |"
 )
-lines += [
-    "",
-    "Women called men by ethnicity (women in the group, 95% interval):",
-    "",
-    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
-    "| --- |" + " --- |" * len(ours),
-]
-
 groups = sorted({g for s in ours for g in results[s]["women_called_men_by_ethnicity"]})
-for group in groups:
-    lines.append(f"| {group} | " + " | ".join(group_cells(list(ours), "ethnicity", group)) + " |")
 aged = [s for s in ours if "women_by_age" in results[s]]
-lines += [
-    "",
-    "Women called men by age group (women in the group, 95% interval; under 13 never rated):",
-    "",
-    "| age | " + " | ".join(f"{s} val" for s in aged) + " |",
-    "| --- |" + " --- |" * len(aged),
-]
-for group in AGE_GROUPS:
-    cells = group_cells(aged, "age", group)
-    if any(c != "—" for c in cells):
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
-lines += [
-    "",
-    "Men refused by ethnicity (men in the group, 95% interval):",
-    "",
-    "| ethnicity | " + " | ".join(f"{s} val" for s in ours) + " |",
-    "| --- |" + " --- |" * len(ours),
-]
-for group in groups:
-    cells = group_cells(list(ours), "ethnicity", group, who="men")
-    lines.append(f"| {group} | " + " | ".join(cells) + " |")
-lines += [
-    "",
-    "Men refused by age group (men in the group, 95% interval; under 13 never rated):",
-    "",
-    "| age | " + " | ".join(f"{s} val" for s in aged) + " |",
-    "| --- |" + " --- |" * len(aged),
-]
-for group in AGE_GROUPS:
-    cells = group_cells(aged, "age", group, who="men")
-    if any(c != "—" for c in cells):
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+for who, figure in (("women", "Women called men"), ("men", "Men refused")):
+    lines += group_table(
+        f"{figure} by ethnicity ({who} in the group, 95% interval):",
+        "ethnicity",
+        list(ours),
+        groups,
+        who,
+    )
+    lines += group_table(
+        f"{figure} by age group ({who} in the group, 95% interval; under 13 never rated):",
+        "age",
+        aged,
+        AGE_GROUPS,
+        who,
+    )
 lines += [
     "",
     "Beauty (predicted vs mean rating, on MEBeauty's 1-10 scale; SCUT's ratings mapped as "
