@@ -32,7 +32,8 @@ from discord import app_commands
 from xinh.bots.discord_commands import CatalogTranslator, add_commands
 from xinh.bots.discord_photos import ImageSource, download, first_image, verdict_message
 from xinh.bots.flow import SHUTDOWN_GRACE_S, Photo, PhotoFlow
-from xinh.bots.observability import HealthServer, Metrics, serve_health
+from xinh.bots.http_server import RunningServer
+from xinh.bots.observability import Metrics, serve_health
 from xinh.bots.ratelimit import open_rate_limiter
 from xinh.bots.replies import Platform, Reply
 from xinh.bots.retry import until_reached
@@ -79,7 +80,7 @@ class XinhClient(discord.AutoShardedClient):
         self.flow = PhotoFlow(PLATFORM, engine, catalog, self.limiter, metrics)
         self.tree = app_commands.CommandTree(self)
         self.tree.error(self.command_failed)
-        self.health: HealthServer | None = None
+        self.health: RunningServer | None = None
         self._warm = False
         self._session: aiohttp.ClientSession | None = None
 

@@ -10,7 +10,6 @@ locally), and a shared Redis going down must not take every replica out of rotat
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import (
@@ -22,6 +21,7 @@ from prometheus_client import (
     generate_latest,
 )
 
+from xinh.bots.http_server import RunningServer, serve_app
 from xinh.inference.types import Outcome
 
 VERDICT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -72,17 +72,6 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-@dataclass(frozen=True, slots=True)
-class HealthServer:
-    """A running /healthz + /metrics server; `port` is the bound port (useful with port 0)."""
-
-    runner: web.AppRunner
-    port: int
-
-    async def close(self) -> None:
-        await self.runner.cleanup()
-
-
 Check = Callable[[], Awaitable[bool]]
 
 
@@ -117,11 +106,6 @@ async def serve_health(
     host: str,
     port: int,
     checks: Mapping[str, Check] | None = None,
-) -> HealthServer:
+) -> RunningServer:
     """Start the health server on host:port (port 0 picks a free one)."""
-    runner = web.AppRunner(health_app(metrics, ready, checks), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # aiohttp exposes no public accessor
-    return HealthServer(runner, bound)
+    return await serve_app(health_app(metrics, ready, checks), host, port)

@@ -19,7 +19,8 @@ from telegram.ext import filters
 
 from xinh.bots.chat_settings import ChatSettingsStore
 from xinh.bots.flow import Photo, PhotoFlow
-from xinh.bots.observability import HealthServer, Metrics
+from xinh.bots.http_server import RunningServer
+from xinh.bots.observability import Metrics
 from xinh.bots.ratelimit import RateLimiter
 from xinh.bots.replies import Platform, Reply, text_length
 from xinh.inference.engine import Engine
@@ -43,7 +44,7 @@ class BotState:
     metrics: Metrics
     limiter: RateLimiter
     models_ready: bool = False
-    health: HealthServer | None = None
+    health: RunningServer | None = None
     flow: PhotoFlow = field(init=False)
 
     def __post_init__(self) -> None:

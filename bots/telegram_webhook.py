@@ -15,12 +15,12 @@ import asyncio
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from xinh.bots.http_server import RunningServer, serve_app
 from xinh.bots.telegram_config import Webhook
 
 MAX_UPDATE_BYTES = 1024 * 1024  # Telegram's updates are a few KB; message texts at most 4096
@@ -28,17 +28,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SERVER_KEY = "xinh.webhook"  # application.bot_data[SERVER_KEY]: the server, while it serves
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookServer:
-    """A running webhook server; `port` is the bound port (useful with port 0)."""
-
-    runner: web.AppRunner
-    port: int
-
-    async def close(self) -> None:
-        await self.runner.cleanup()
 
 
 def webhook_app(application: Application, path: str, secret: str) -> web.Application:
@@ -74,16 +63,10 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
     return app
 
 
-async def serve_webhook(application: Application, webhook: Webhook) -> WebhookServer:
+async def serve_webhook(application: Application, webhook: Webhook) -> RunningServer:
     """Start the webhook server on the webhook's listen address and port (0 picks one)."""
-    runner = web.AppRunner(
-        webhook_app(application, webhook.url_path, webhook.secret_token), access_log=None
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, webhook.listen, webhook.port)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # aiohttp exposes no public accessor
-    return WebhookServer(runner, bound)
+    app = webhook_app(application, webhook.url_path, webhook.secret_token)
+    return await serve_app(app, webhook.listen, webhook.port)
 
 
 async def run_webhook(
