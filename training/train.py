@@ -60,6 +60,8 @@ teacher = False  # also learn from the face-recognition teacher (training/teache
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings
 gender_teacher = 0.5  # with the teacher: this share of a gender target is the teacher's
 peer_gender = 0.0  # this share of a gender target is the peer gender model's (peer_targets.py)
+ensemble = ""  # comma-separated trained models dirs: their mean gender answer (ensemble_targets.py)
+ensemble_gender = 0.5  # with `ensemble`: this share of a gender target is the models' mean
 peer_env = ".cache/peer-venv"  # where the teacher's network and the peer gender model run
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -134,6 +136,20 @@ if peer_gender:
     }
     found_by_peer = {s: f"{np.isfinite(p).mean():.1%}" for s, p in female_peer.items()}
     log.info("the peer gender model finds a face: %s", found_by_peer)
+female_ensemble = {}  # trained models' mean probability of female, per source, NaN: no face
+if ensemble:
+    from training.ensemble_targets import cached_ensemble_female, load_specs
+
+    members = load_specs(ensemble, input_size, margin)
+    female_ensemble = {
+        s: cached_ensemble_female(members, s, pixels, found, Path(cache_dir))
+        for s, (pixels, found) in crops.items()
+    }
+    for s, p in female_ensemble.items():
+        answered = np.isfinite(p)
+        labels = np.array([bool(r.female) for r in records[s]])
+        wrong = np.mean((p[answered] >= 0.5) != labels[answered])
+        log.info("ensemble targets, %s: %.1f%% of faces against their label", s, 100 * wrong)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     review = load_label_review(Path(label_review), flagged=review_flagged)
     records["utkface"] = apply_review(records["utkface"], review)
@@ -148,16 +164,21 @@ if teacher and embedding_weight:
 
 
 def female_target(source: str, split: str, i: int) -> float:
-    """The gender a face trains on: its label (mixed with the teacher's and the peer's
-    probabilities for training faces they saw), or -1 for a child under 10, whose gender is
-    never told."""
+    """The gender a face trains on: its label (mixed with the teacher's, the peer's and the
+    trained ensemble's probabilities for training faces they saw), or -1 for a child under 10,
+    whose gender is never told."""
     record = records[source][i]
     if record.age_high <= 10:
         return -1.0
     target = float(record.female)
     if split != "train":
         return target
-    for share, seen in ((gender_teacher, female_taught), (peer_gender, female_peer)):
+    mixes = (
+        (gender_teacher, female_taught),
+        (peer_gender, female_peer),
+        (ensemble_gender, female_ensemble),
+    )
+    for share, seen in mixes:
         p = float(seen[source][i]) if source in seen else float("nan")
         if p == p:
             target = (1 - share) * target + share * p
@@ -403,7 +424,8 @@ metadata = {
         "train/val split), FairFace (gender, age group, race; hashed 10% val split; CC BY 4.0) "
         "and SCUT-FBP5500 (gender, beauty; its 60% training split, hashed 10% val split)"
         f"{'; beauty, gender and embeddings from the teacher' if teacher else ''}"
-        f"{'; gender mixed with the peer gender model (CC0)' if peer_gender else ''}. "
+        f"{'; gender mixed with the peer gender model (CC0)' if peer_gender else ''}"
+        f"{'; gender mixed with the mean of trained models: ' + ensemble if ensemble else ''}. "
         "UTKFace, MEBeauty and SCUT-FBP5500: non-commercial research only.",
         "litert_parity_max_abs": parity,
     },
