@@ -1,8 +1,9 @@
 """The training and threshold code: the kind threshold rule and the child cut, the four
 sources' records and the one beauty scale, the settings parser, the losses, the label review,
-the beauty teacher's regression, and the whole training, retuning, label-flagging and
-evaluation scripts on a tiny slice of the real data (crops by the engine's aligner, Keras,
-LiteRT export and parity, the validation tables written into the model card)."""
+the beauty teacher's regression, the peer's and the ensemble's cached views, and the whole
+training, retuning, label-flagging and evaluation scripts on a tiny slice of the real data
+(crops by the engine's aligner, Keras, LiteRT export and parity, the validation tables written
+into the model card)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import csv
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,7 @@ from training.datasets import (
     scut_records,
     utkface_records,
 )
+from training.ensemble_targets import cached_ensemble_female, load_specs
 from training.flag_labels import contradicted
 from training.metrics import (
     age_group,
@@ -37,6 +40,8 @@ from training.metrics import (
 from training.peer_targets import cached_peer_female
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
+from xinh.inference.face_model import FaceModel
+from xinh.inference.model_files import models_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -279,6 +284,27 @@ def test_the_peers_view_is_computed_once_and_read_back(tmp_path: Path) -> None:
     again = cached_peer_female(paths, "utkface", tmp_path / "cache", fake_peer)
     np.testing.assert_array_equal(first, [0.25, np.nan, 0.25])
     np.testing.assert_array_equal(again, first)
+
+
+def test_the_ensembles_view_is_the_mean_of_its_models_computed_once(tmp_path: Path) -> None:
+    spec = load_specs(str(models_dir()), 112, 0.25)[0]
+    one_pass = replace(spec, mirror_average=False)
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
+    found = np.array([True, False, True])
+    p = cached_ensemble_female([spec, one_pass], "scut", pixels, found, tmp_path)
+    for i in (0, 2):
+        alone = [FaceModel(s).predict(pixels[i]).female_probability for s in (spec, one_pass)]
+        assert p[i] == pytest.approx(np.mean(alone), abs=1e-6)
+    assert np.isnan(p[1])
+    (stored,) = (tmp_path / "ensemble").glob("scut-*.npy")
+    np.save(stored, np.zeros(3))
+    again = cached_ensemble_female([spec, one_pass], "scut", pixels, found, tmp_path)
+    np.testing.assert_array_equal(again, np.zeros(3))
+
+
+def test_an_ensemble_member_must_read_crops_like_the_run() -> None:
+    with pytest.raises(SystemExit, match="reads 112 px crops"):
+        load_specs(str(models_dir()), 128, 0.25)
 
 
 def test_a_share_seen_in_few_faces_has_a_wide_interval() -> None:
