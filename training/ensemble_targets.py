@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.array_cache import cached_array
 from training.configurator import settings_of
 from training.datasets import all_records, cached_crops
 from xinh.inference.face_model import FaceModel, ModelSpec
@@ -46,17 +47,13 @@ def cached_ensemble_female(
     specs: Sequence[ModelSpec], name: str, pixels: np.ndarray, found: np.ndarray, cache: Path
 ) -> np.ndarray:
     """`ensemble_female`, read from `cache`/ensemble when these models saw these crops."""
-    digest = hashlib.sha256(pixels.tobytes() + found.tobytes())
+    digest = hashlib.sha256(np.ascontiguousarray(pixels))  # no copy of the crops
+    digest.update(found.tobytes())
     for spec in specs:
         digest.update(spec.path.read_bytes())
         digest.update(repr(spec.mirror_average).encode())
     stored = cache / "ensemble" / f"{name}-{digest.hexdigest()[:12]}.npy"
-    if stored.exists():
-        return np.load(stored)
-    p = ensemble_female(specs, pixels, found)
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    np.save(stored, p)
-    return p
+    return cached_array(stored, lambda: ensemble_female(specs, pixels, found))
 
 
 def load_specs(models_dirs: str, input_size: int, margin: float) -> list[ModelSpec]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.array_cache import cached_array
 from training.configurator import settings_of
 from training.datasets import all_records
 from training.peer_env import peer_python
@@ -50,13 +51,7 @@ def peer_female(paths: Sequence[Path], python: Path) -> np.ndarray:
 def cached_peer_female(paths: Sequence[Path], name: str, cache: Path, python: Path) -> np.ndarray:
     """`peer_female` of `paths`, read from `cache`/peer when these very photos were seen."""
     digest = hashlib.sha256("\n".join(map(str, paths)).encode()).hexdigest()[:12]
-    stored = cache / "peer" / f"{name}-{digest}.npy"
-    if stored.exists():
-        return np.load(stored)
-    p = peer_female(paths, python)
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    np.save(stored, p)
-    return p
+    return cached_array(cache / "peer" / f"{name}-{digest}.npy", lambda: peer_female(paths, python))
 
 
 def main() -> None:
