@@ -28,7 +28,7 @@ from training.datasets import (
     scut_records,
     utkface_records,
 )
-from training.ensemble_targets import cached_ensemble_female, load_specs
+from training.ensemble_targets import cached_ensemble_view, load_specs
 from training.flag_labels import contradicted
 from training.metrics import (
     age_group,
@@ -291,15 +291,16 @@ def test_the_ensembles_view_is_the_mean_of_its_models_computed_once(tmp_path: Pa
     one_pass = replace(spec, mirror_average=False)
     pixels = np.random.default_rng(0).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
     found = np.array([True, False, True])
-    p = cached_ensemble_female([spec, one_pass], "scut", pixels, found, tmp_path)
+    view = cached_ensemble_view([spec, one_pass], "scut", pixels, found, tmp_path)
     for i in (0, 2):
-        alone = [FaceModel(s).predict(pixels[i]).female_probability for s in (spec, one_pass)]
-        assert p[i] == pytest.approx(np.mean(alone), abs=1e-6)
-    assert np.isnan(p[1])
+        alone = [FaceModel(s).predict(pixels[i]) for s in (spec, one_pass)]
+        assert view.female[i] == pytest.approx(np.mean([a.female_probability for a in alone]))
+        assert view.log_age[i] == pytest.approx(np.mean([np.log1p(a.age) for a in alone]))
+    assert np.isnan(view.female[1]) and np.isnan(view.log_age[1])
     (stored,) = (tmp_path / "ensemble").glob("scut-*.npy")
-    np.save(stored, np.zeros(3))
-    again = cached_ensemble_female([spec, one_pass], "scut", pixels, found, tmp_path)
-    np.testing.assert_array_equal(again, np.zeros(3))
+    np.save(stored, np.zeros((3, 2)))
+    again = cached_ensemble_view([spec, one_pass], "scut", pixels, found, tmp_path)
+    np.testing.assert_array_equal(again.log_age, np.zeros(3))
 
 
 def test_an_ensemble_member_must_read_crops_like_the_run() -> None:
@@ -357,6 +358,8 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
         "--head_epochs=1",
         "--batch_size=16",
         "--mebeauty_repeat=1",
+        f"--ensemble={models_dir()}",
+        "--ensemble_age=0.5",
     ]
     weights = ROOT / ".cache" / "xinh" / "mobilenet_v2-b0353104.pth"
     if weights.exists():
@@ -373,6 +376,7 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     log = (out / "training-log.txt").read_text()
     assert "command: python -m training.train" in log and "train faces from scut" in log
     assert "FairFace" in metadata["training"]["data"] and metadata["beauty_scale"]["scut_slope"] > 1
+    assert "age too" in metadata["training"]["data"] and "ensemble targets, scut" in log
 
     cache = tmp_path / "cache"
     command = [sys.executable, "-m", "training.retune", f"--data_dir={data}", f"--models_dir={out}"]

@@ -1,10 +1,11 @@
-"""Trained Xinh models' view of the cached face crops: the mean of their probabilities that
-each face is a woman's, computed once and cached.
+"""Trained Xinh models' view of the cached face crops: their mean probability that each face is
+a woman's and their mean estimated age, computed once and cached.
 
 Averaging two trained runs ranks FairFace's adult women above men better than either alone,
-but two networks cost twice the time a face. training.train can instead mix the average into
-the gender targets (`ensemble`, `ensemble_gender`): one network learns from several. Each
-model runs through the bots' own `FaceModel` (mirror pass as its metadata says).
+but two networks cost twice the time a face. training.train can instead mix the averages into
+the gender and age targets (`ensemble`, `ensemble_gender`, `ensemble_age`): one network learns
+from several. Each model runs through the bots' own `FaceModel` (mirror pass as its metadata
+says).
 
     python -m training.ensemble_targets --models=models,/tmp/run3    # fill the cache
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,40 +32,62 @@ models = "models"  # comma-separated models dirs (each a metadata file beside it
 # -------------------------------------------------------------------------------------------
 
 
-def ensemble_female(
+@dataclass(frozen=True)
+class EnsembleView:
+    """The models' mean answers for each crop, NaN where no face was found."""
+
+    female: np.ndarray  # probability that the face is a woman's
+    log_age: np.ndarray  # estimated age as log(1 + years), averaged in that scale
+
+
+def ensemble_view(
     specs: Sequence[ModelSpec], pixels: np.ndarray, found: np.ndarray
-) -> np.ndarray:
-    """The models' mean probability of female for each crop, NaN where no face was found."""
-    p = np.full(len(pixels), np.nan)
+) -> EnsembleView:
+    """The models' mean answers on each crop (see EnsembleView)."""
+    answers = np.full((len(pixels), 2), np.nan)
     rows = np.flatnonzero(found)
-    p[rows] = 0.0
+    answers[rows] = 0.0
     for spec in specs:
         model = FaceModel(spec)
-        p[rows] += [model.predict(pixels[i]).female_probability / len(specs) for i in rows]
-    return p
+        for i in rows:
+            seen = model.predict(pixels[i])
+            answers[i] += np.array([seen.female_probability, np.log1p(seen.age)]) / len(specs)
+    return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])
 
 
-def cached_ensemble_female(
+def cached_ensemble_view(
     specs: Sequence[ModelSpec], name: str, pixels: np.ndarray, found: np.ndarray, cache: Path
-) -> np.ndarray:
-    """`ensemble_female`, read from `cache`/ensemble when these models saw these crops."""
-    digest = hashlib.sha256(np.ascontiguousarray(pixels))  # no copy of the crops
+) -> EnsembleView:
+    """`ensemble_view`, read from `cache`/ensemble when these models saw these crops."""
+    digest = hashlib.sha256(b"female,log_age")
+    digest.update(np.ascontiguousarray(pixels))  # no copy of the crops
     digest.update(found.tobytes())
     for spec in specs:
         digest.update(spec.path.read_bytes())
         digest.update(repr(spec.mirror_average).encode())
     stored = cache / "ensemble" / f"{name}-{digest.hexdigest()[:12]}.npy"
-    return cached_array(stored, lambda: ensemble_female(specs, pixels, found))
+
+    def stacked() -> np.ndarray:
+        view = ensemble_view(specs, pixels, found)
+        return np.stack([view.female, view.log_age], axis=1)
+
+    answers = cached_array(stored, stacked)
+    return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])
 
 
 def load_specs(models_dirs: str, input_size: int, margin: float) -> list[ModelSpec]:
-    """The models named in a comma-separated list; each must read crops of this size and margin."""
+    """The models named in a comma-separated list; each must read crops of this size and margin
+    and estimate ages."""
     specs = [ModelSpec.load(Path(d)) for d in models_dirs.split(",") if d]
     for spec in specs:
         if (spec.input_size, spec.margin) != (input_size, margin):
             raise SystemExit(
                 f"{spec.path.parent} reads {spec.input_size} px crops with margin {spec.margin}; "
                 f"training uses {input_size} px and {margin}: pick models trained like this one."
+            )
+        if spec.child_age is None:
+            raise SystemExit(
+                f"{spec.path.parent} estimates no age: pick models with an age head (2.0.0 on)."
             )
     return specs
 
@@ -76,8 +100,8 @@ def main() -> None:
     records, _ = all_records(Path(settings["data_dir"]))
     for name, recs in records.items():
         pixels, found = cached_crops(recs, first.input_size, first.margin, cache / "crops", name)
-        p = cached_ensemble_female(specs, name, pixels, found, cache)
-        print(f"{name}: {len(p)} photos, {np.isfinite(p).sum()} faces answered")
+        view = cached_ensemble_view(specs, name, pixels, found, cache)
+        print(f"{name}: {len(pixels)} photos, {np.isfinite(view.female).sum()} faces answered")
 
 
 if __name__ == "__main__":

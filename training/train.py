@@ -60,8 +60,9 @@ teacher = False  # also learn from the face-recognition teacher (training/teache
 embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings
 gender_teacher = 0.5  # with the teacher: this share of a gender target is the teacher's
 peer_gender = 0.0  # this share of a gender target is the peer gender model's (peer_targets.py)
-ensemble = ""  # comma-separated trained models dirs: their mean gender answer (ensemble_targets.py)
+ensemble = ""  # comma-separated trained models dirs: their mean answers (ensemble_targets.py)
 ensemble_gender = 0.5  # with `ensemble`: this share of a gender target is the models' mean
+ensemble_age = 0.0  # with `ensemble`: this share of an age target is the models' mean age
 peer_env = ".cache/peer-venv"  # where the teacher's network and the peer gender model run
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -136,19 +137,17 @@ if peer_gender:
     }
     found_by_peer = {s: f"{np.isfinite(p).mean():.1%}" for s, p in female_peer.items()}
     log.info("the peer gender model finds a face: %s", found_by_peer)
-female_ensemble = {}  # trained models' mean probability of female, per source, NaN: no face
+female_ensemble, age_ensemble = {}, {}  # trained models' mean answers per source, NaN: no face
 if ensemble:
-    from training.ensemble_targets import cached_ensemble_female, load_specs
+    from training.ensemble_targets import cached_ensemble_view, load_specs
 
     members = load_specs(ensemble, input_size, margin)
-    female_ensemble = {
-        s: cached_ensemble_female(members, s, pixels, found, Path(cache_dir))
-        for s, (pixels, found) in crops.items()
-    }
-    for s, p in female_ensemble.items():
-        answered = np.isfinite(p)
+    for s, (pixels, found) in crops.items():
+        view = cached_ensemble_view(members, s, pixels, found, Path(cache_dir))
+        female_ensemble[s], age_ensemble[s] = view.female, view.log_age
+        answered = np.isfinite(view.female)
         labels = np.array([bool(r.female) for r in records[s]])
-        wrong = np.mean((p[answered] >= 0.5) != labels[answered])
+        wrong = np.mean((view.female[answered] >= 0.5) != labels[answered])
         log.info("ensemble targets, %s: %.1f%% of faces against their label", s, 100 * wrong)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     review = load_label_review(Path(label_review), flagged=review_flagged)
@@ -193,13 +192,21 @@ def beauty_target(source: str, split: str, i: int) -> float:
     return rating if rating == rating else -1.0
 
 
-def age_target(source: str, i: int) -> tuple[float, float]:
-    """The age interval a face trains on, as log(1 + years); NO_AGE where unknown."""
+def age_target(source: str, split: str, i: int) -> tuple[float, float]:
+    """The age interval a face trains on, as log(1 + years): its label's, both ends moved
+    `ensemble_age` of the way to the trained ensemble's answer for training faces it saw (that
+    answer alone where there is no label); NO_AGE where there is neither."""
     record = records[source][i]
+    seen = float("nan")
+    if split == "train" and ensemble_age and source in age_ensemble:
+        seen = float(age_ensemble[source][i])
     if record.age_low != record.age_low:
-        return NO_AGE, NO_AGE
+        return (seen, seen) if seen == seen else (NO_AGE, NO_AGE)
     high = record.age_high + 1 if record.age_high == record.age_low else record.age_high
-    return float(np.log1p(record.age_low)), float(np.log1p(high))
+    low, high = float(np.log1p(record.age_low)), float(np.log1p(high))
+    if seen == seen:
+        low, high = ((1 - ensemble_age) * end + ensemble_age * seen for end in (low, high))
+    return low, high
 
 
 def table(source: str, split: str):
@@ -210,7 +217,7 @@ def table(source: str, split: str):
     targets = {
         "female": np.array([female_target(source, split, i) for i in rows], np.float32),
         "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
-        "log_age": np.array([age_target(source, i) for i in rows], np.float32),
+        "log_age": np.array([age_target(source, split, i) for i in rows], np.float32),
     }
     if embedded:
         targets["embedding"] = embedded[source][rows]
@@ -425,7 +432,8 @@ metadata = {
         "and SCUT-FBP5500 (gender, beauty; its 60% training split, hashed 10% val split)"
         f"{'; beauty, gender and embeddings from the teacher' if teacher else ''}"
         f"{'; gender mixed with the peer gender model (CC0)' if peer_gender else ''}"
-        f"{'; gender mixed with the mean of trained models: ' + ensemble if ensemble else ''}. "
+        f"{'; gender mixed with the mean of trained models: ' + ensemble if ensemble else ''}"
+        f"{'; age too' if ensemble and ensemble_age else ''}. "
         "UTKFace, MEBeauty and SCUT-FBP5500: non-commercial research only.",
         "litert_parity_max_abs": parity,
     },
