@@ -40,10 +40,8 @@ class EnsembleView:
     log_age: np.ndarray  # estimated age as log(1 + years), averaged in that scale
 
 
-def ensemble_view(
-    specs: Sequence[ModelSpec], pixels: np.ndarray, found: np.ndarray
-) -> EnsembleView:
-    """The models' mean answers on each crop (see EnsembleView)."""
+def _mean_answers(specs: Sequence[ModelSpec], pixels: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """The models' mean answers on each crop, one row a crop: female probability, log age."""
     answers = np.full((len(pixels), 2), np.nan)
     rows = np.flatnonzero(found)
     answers[rows] = 0.0
@@ -52,13 +50,14 @@ def ensemble_view(
         for i in rows:
             seen = model.predict(pixels[i])
             answers[i] += np.array([seen.female_probability, np.log1p(seen.age)]) / len(specs)
-    return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])
+    return answers
 
 
 def cached_ensemble_view(
     specs: Sequence[ModelSpec], name: str, pixels: np.ndarray, found: np.ndarray, cache: Path
 ) -> EnsembleView:
-    """`ensemble_view`, read from `cache`/ensemble when these models saw these crops."""
+    """The models' mean answers on each crop, read from `cache`/ensemble when these models saw
+    these crops."""
     digest = hashlib.sha256(b"female,log_age")
     digest.update(np.ascontiguousarray(pixels))  # no copy of the crops
     digest.update(found.tobytes())
@@ -66,12 +65,7 @@ def cached_ensemble_view(
         digest.update(spec.path.read_bytes())
         digest.update(repr(spec.mirror_average).encode())
     stored = cache / "ensemble" / f"{name}-{digest.hexdigest()[:12]}.npy"
-
-    def stacked() -> np.ndarray:
-        view = ensemble_view(specs, pixels, found)
-        return np.stack([view.female, view.log_age], axis=1)
-
-    answers = cached_array(stored, stacked)
+    answers = cached_array(stored, lambda: _mean_answers(specs, pixels, found))
     return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])
 
 
