@@ -15,13 +15,12 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
 from training.configurator import settings_of
-from training.datasets import all_records, apply_review, cached_crops, load_label_review
+from training.datasets import all_records
 from training.metrics import evaluate_predictions
 from training.thresholds import beautiful_cut, choose_thresholds
-from xinh.inference.face_model import METADATA_FILE, FaceModel, ModelSpec
+from training.validation import all_answers, validation_answers
+from xinh.inference.face_model import METADATA_FILE, ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -39,36 +38,26 @@ def main() -> None:
     spec = ModelSpec.load(models)
     if settings["mirror_average"] != "keep":
         spec = replace(spec, mirror_average=settings["mirror_average"].lower() == "true")
-    model = FaceModel(spec)
     records, _ = all_records(data)
-    val = {}
-    for source, recs in records.items():
-        crops, found = cached_crops(
-            recs, spec.input_size, spec.margin, Path(settings["cache_dir"]) / "crops", source
-        )
-        if source == "utkface" and settings["label_review"]:
-            recs = apply_review(recs, load_label_review(Path(settings["label_review"])))
-        rows = [i for i, r in enumerate(recs) if r and r.split == "val" and found[i]]
-        answers = [model.predict(crops[i]) for i in rows]
-        outputs = {
-            "female": np.array([a.female_probability for a in answers]),
-            "beauty": np.array([a.beauty for a in answers]),
-            "age": np.array([np.nan if a.age is None else a.age for a in answers]),
-        }
-        val[source] = (outputs, [recs[i] for i in rows])
+    val = validation_answers(
+        spec, records, Path(settings["cache_dir"]) / "crops", settings["label_review"]
+    )
+    every = all_answers(val)
     thresholds = choose_thresholds(
-        np.concatenate([outputs["female"] for outputs, _ in val.values()]),
-        [r for _, recs in val.values() for r in recs],
+        every.female,
+        every.records,
         beautiful_cut([r for s in ("mebeauty", "scut") for r in records[s]]),
-        np.concatenate([outputs["age"] for outputs, _ in val.values()]),
+        every.age,
     )
     path = models / METADATA_FILE
     metadata = json.loads(path.read_text())
     metadata["input"]["mirror_average"] = spec.mirror_average
     metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
-        source: evaluate_predictions(outputs, recs, thresholds.female, thresholds.child_age)
-        for source, (outputs, recs) in val.items()
+        source: evaluate_predictions(
+            answers.outputs(), answers.records, thresholds.female, thresholds.child_age
+        )
+        for source, answers in val.items()
     }
     metadata["version"] = settings["version"] or metadata["version"]
     metadata["training"]["retuned"] = " ".join(["python -m training.retune", *sys.argv[1:]])
