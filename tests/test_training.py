@@ -1,9 +1,9 @@
 """The training and threshold code: the kind threshold rule and the child cut, the four
 sources' records and the one beauty scale, the settings parser, the losses, the label review,
 the beauty teacher's regression, the peer's and the ensemble's cached views, and the whole
-training, retuning, label-flagging and evaluation scripts on a tiny slice of the real data
-(crops by the engine's aligner, Keras, LiteRT export and parity, the validation tables written
-into the model card)."""
+training, retuning, cross-fitting, label-flagging and evaluation scripts on a tiny slice of the
+real data (crops by the engine's aligner, Keras, LiteRT export and parity, the validation tables
+written into the model card)."""
 
 from __future__ import annotations
 
@@ -386,6 +386,13 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     retuned = json.loads((out / "xinh-face.json").read_text())
     assert retuned["thresholds"] == metadata["thresholds"]
     assert retuned["training"]["retuned"].startswith("python -m training.retune --data_dir=")
+
+    command = [sys.executable, "-m", "training.crossfit", f"--data_dir={data}", "--repeats=2"]
+    command += [f"--cache_dir={cache}", f"--models={out},{out}+{models_dir()}"]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Mean of 2 cross-fittings of 5 parts each" in run.stdout
+    assert f"{out}+{models_dir()}: " in run.stdout
 
     command = [
         sys.executable,

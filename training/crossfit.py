@@ -57,12 +57,12 @@ class Aim:
 
 def _worst_adult_age_group(fairface: dict) -> float:
     """Women called men in FairFace's worst adult age group, 60-69 and 70+ pooled."""
-    shares, women = fairface["women_called_men_by_age"], fairface["women_by_age"]
+    shares, women = fairface.get("women_called_men_by_age", {}), fairface.get("women_by_age", {})
     old = [g for g in shares if g in ("60-69", "70+")]
     groups = {g: v for g, v in shares.items() if g not in old}
     if old:
         groups["60+"] = sum(shares[g] * women[g] for g in old) / sum(women[g] for g in old)
-    return max(groups.values())
+    return max(groups.values(), default=float("nan"))
 
 
 AIMS = (
@@ -71,7 +71,7 @@ AIMS = (
     Aim("women called men, SCUT", lambda m: m["scut"]["women_called_men"], 0.01, False),
     Aim(
         "women called men, SCUT's Asian women",
-        lambda m: m["scut"]["women_called_men_by_ethnicity"]["asian"],
+        lambda m: m["scut"]["women_called_men_by_ethnicity"].get("asian", float("nan")),
         0.015,
         False,
     ),
@@ -89,7 +89,9 @@ AIMS = (
     ),
     Aim(
         "women called men, FairFace worst race group",
-        lambda m: max(m["fairface adults"]["women_called_men_by_ethnicity"].values()),
+        lambda m: max(
+            m["fairface adults"]["women_called_men_by_ethnicity"].values(), default=float("nan")
+        ),
         0.05,
         False,
     ),
