@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from training.configurator import settings_of
-from training.datasets import all_records
+from training.datasets import Record, all_records
 from training.metrics import evaluate_predictions, is_adult
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import SourceAnswers, all_answers, mean_answers, validation_answers
@@ -128,7 +128,7 @@ AIMS = (
 CHOSEN_AIM = "men refused, FairFace adults"  # the figure a new model must raise
 
 
-def fold_of(records: list, folds: int, rng: np.random.Generator) -> np.ndarray:
+def fold_of(records: list[Record], folds: int, rng: np.random.Generator) -> np.ndarray:
     """Each face's part, 0..folds-1: every source's women and men dealt out evenly at random."""
     part = np.zeros(len(records), dtype=int)
     keys = np.array([f"{r.source} {r.female}" for r in records])
@@ -165,7 +165,8 @@ def figures(answers: SourceAnswers, female_cut: float, child_cut: float) -> dict
     return {aim.name: float(aim.read(metrics)) for aim in AIMS}
 
 
-def _metrics(answers: SourceAnswers, rows: list[int], female_cut: float, child_cut: float):
+def _metrics(answers: SourceAnswers, rows: list[int], female_cut: float, child_cut: float) -> dict:
+    """`evaluate_predictions` on these rows of the answers."""
     outputs = {k: v[rows] for k, v in answers.outputs().items()}
     records = [answers.records[i] for i in rows]
     return evaluate_predictions(outputs, records, female_cut, child_cut)
