@@ -23,7 +23,7 @@ import numpy as np
 
 from training.configurator import settings_of
 from training.datasets import Record, all_records
-from training.metrics import evaluate_predictions, is_adult
+from training.metrics import evaluate_predictions, is_adult, pooled_60_plus
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import SourceAnswers, all_answers, mean_answers, validation_answers
 from xinh.inference.face_model import ModelSpec
@@ -57,12 +57,7 @@ class Aim:
 
 def _worst_adult_age_group(fairface: dict) -> float:
     """Women called men in FairFace's worst adult age group, 60-69 and 70+ pooled."""
-    shares, women = fairface.get("women_called_men_by_age", {}), fairface.get("women_by_age", {})
-    old = [g for g in shares if g in ("60-69", "70+")]
-    groups = {g: v for g, v in shares.items() if g not in old}
-    if old:
-        groups["60+"] = sum(shares[g] * women[g] for g in old) / sum(women[g] for g in old)
-    return max(groups.values(), default=float("nan"))
+    return max((share for share, _ in pooled_60_plus(fairface).values()), default=float("nan"))
 
 
 AIMS = (

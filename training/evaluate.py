@@ -45,6 +45,7 @@ from training.metrics import (  # noqa: E402
     evaluate_predictions,
     is_adult,
     may_be_rated,
+    pooled_60_plus,
     wilson_interval,
 )
 from training.peer_env import peer_python  # noqa: E402
@@ -173,17 +174,6 @@ def worst(shares: dict[str, float], counts: dict[str, int]) -> tuple[str, float,
         return "none", float("nan"), 0
     name = max(shares, key=lambda g: shares[g])
     return name, shares[name], counts[name]
-
-
-def pooled_60_plus(m: dict) -> dict[str, tuple[float, int]]:
-    """Women called men per adult age group with 60-69 and 70+ pooled, and the women counted."""
-    shares, counts = m.get("women_called_men_by_age", {}), m.get("women_by_age", {})
-    pooled: dict[str, tuple[float, int]] = {}
-    for group, n in counts.items():
-        key = "60+" if group in ("60-69", "70+") else group
-        errors, women = pooled.get(key, (0.0, 0))
-        pooled[key] = (errors + shares[group] * n, women + n)
-    return {g: (e / n, n) for g, (e, n) in pooled.items() if g not in ("10-19",) and n}
 
 
 def men_in(m: dict) -> int:

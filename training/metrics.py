@@ -99,6 +99,17 @@ def mae_interval(errors: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def pooled_60_plus(m: dict) -> dict[str, tuple[float, int]]:
+    """Women called men per adult age group with 60-69 and 70+ pooled, and the women counted."""
+    shares, counts = m.get("women_called_men_by_age", {}), m.get("women_by_age", {})
+    pooled: dict[str, tuple[float, int]] = {}
+    for group, n in counts.items():
+        key = "60+" if group in ("60-69", "70+") else group
+        errors, women = pooled.get(key, (0.0, 0))
+        pooled[key] = (errors + shares[group] * n, women + n)
+    return {g: (e / n, n) for g, (e, n) in pooled.items() if g not in ("10-19",) and n}
+
+
 def child_metrics(age: np.ndarray, records: Sequence[Record], child_age: float) -> dict:
     """Shares answered as children (estimated age under `child_age`): of children under 10,
     and of adults 20 and older; and the age error where the age is known exactly."""
