@@ -23,9 +23,16 @@ import numpy as np
 
 from training.configurator import settings_of
 from training.datasets import Record, all_records
+from training.ensemble_targets import load_specs
 from training.metrics import evaluate_predictions, is_adult, pooled_60_plus
 from training.thresholds import beautiful_cut, choose_thresholds
-from training.validation import SourceAnswers, all_answers, mean_answers, validation_answers
+from training.validation import (
+    SourceAnswers,
+    all_answers,
+    mean_answers,
+    validation_answers,
+    validation_faces,
+)
 from xinh.inference.face_model import ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
@@ -201,15 +208,19 @@ def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     records, _ = all_records(Path(settings["data_dir"]))
     beautiful = beautiful_cut([r for s in ("mebeauty", "scut") for r in records[s]])
-    crops = Path(settings["cache_dir"]) / "crops"
-    answers: dict[str, dict[str, SourceAnswers]] = {}
     names = settings["models"].split(",")
+    folders = list(dict.fromkeys(folder for name in names for folder in name.split("+")))
+    first = ModelSpec.load(Path(folders[0]))
+    specs = load_specs(",".join(folders), first.input_size, first.margin)
+    crops = Path(settings["cache_dir"]) / "crops"
+    faces = validation_faces(
+        records, first.input_size, first.margin, crops, settings["label_review"]
+    )
+    answers = {
+        folder: validation_answers(spec, faces) for folder, spec in zip(folders, specs, strict=True)
+    }
     table = {}
     for name in names:
-        for folder in name.split("+"):
-            if folder not in answers:
-                spec = ModelSpec.load(Path(folder))
-                answers[folder] = validation_answers(spec, records, crops, settings["label_review"])
         every = all_answers(mean_answers([answers[folder] for folder in name.split("+")]))
         table[name] = crossfit_figures(
             every, beautiful, settings["folds"], settings["repeats"], settings["seed"]

@@ -19,7 +19,7 @@ from training.configurator import settings_of
 from training.datasets import all_records
 from training.metrics import evaluate_predictions
 from training.thresholds import beautiful_cut, choose_thresholds
-from training.validation import all_answers, validation_answers
+from training.validation import all_answers, validation_answers, validation_faces
 from xinh.inference.face_model import METADATA_FILE, ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
@@ -39,9 +39,9 @@ def main() -> None:
     if settings["mirror_average"] != "keep":
         spec = replace(spec, mirror_average=settings["mirror_average"].lower() == "true")
     records, _ = all_records(data)
-    val = validation_answers(
-        spec, records, Path(settings["cache_dir"]) / "crops", settings["label_review"]
-    )
+    crops = Path(settings["cache_dir"]) / "crops"
+    faces = validation_faces(records, spec.input_size, spec.margin, crops, settings["label_review"])
+    val = validation_answers(spec, faces)
     every = all_answers(val)
     thresholds = choose_thresholds(
         every.female,

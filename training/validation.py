@@ -31,24 +31,42 @@ class SourceAnswers:
         return {"female": self.female, "beauty": self.beauty, "age": self.age}
 
 
-def validation_answers(
-    spec: ModelSpec,
+@dataclass(frozen=True)
+class SourceFaces:
+    """One source's validation faces where one was found, and their aligned crops."""
+
+    records: list[Record]
+    crops: np.ndarray  # (N, size, size, 3) uint8
+
+
+def validation_faces(
     records: dict[str, list[Record]],
+    size: int,
+    margin: float,
     cache_dir: Path,
     label_review: str = "",
-) -> dict[str, SourceAnswers]:
-    """The model's answers on every validation face of each source (`records` as
-    `all_records` gives them; `label_review` the reviewed UTKFace labels' file, "" for none)."""
-    model = FaceModel(spec)
+) -> dict[str, SourceFaces]:
+    """Every source's validation faces and crops (`records` as `all_records` gives them;
+    `label_review` the reviewed UTKFace labels' file, "" for none), read once for any number of
+    models."""
     review = load_label_review(Path(label_review)) if label_review else {}
-    answers = {}
+    faces = {}
     for source, recs in records.items():
-        crops, found = cached_crops(recs, spec.input_size, spec.margin, cache_dir, source)
+        crops, found = cached_crops(recs, size, margin, cache_dir, source)
         labels = apply_review(recs, review) if source == "utkface" else recs
         rows = [i for i, r in enumerate(labels) if r and r.split == "val" and found[i]]
-        seen = [model.predict(crops[i]) for i in rows]
+        faces[source] = SourceFaces([labels[i] for i in rows], crops[rows])
+    return faces
+
+
+def validation_answers(spec: ModelSpec, faces: dict[str, SourceFaces]) -> dict[str, SourceAnswers]:
+    """The model's answers on every validation face of each source."""
+    model = FaceModel(spec)
+    answers = {}
+    for source, part in faces.items():
+        seen = [model.predict(crop) for crop in part.crops]
         answers[source] = SourceAnswers(
-            records=[labels[i] for i in rows],
+            records=part.records,
             female=np.array([a.female_probability for a in seen]),
             beauty=np.array([a.beauty for a in seen]),
             age=np.array([np.nan if a.age is None else a.age for a in seen]),
