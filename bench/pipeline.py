@@ -97,7 +97,7 @@ def time_engine(engine: Engine, photos: list[bytes], rounds: int = 3) -> tuple[l
 
 
 def compare_candidate(folder: Path, photos: list[bytes], shipped_p50: float) -> None:
-    """The whole verdict with the model in `folder`, on the same photos, beside the shipped one's."""
+    """The whole verdict with the model in `folder` on the same photos, beside the shipped."""
     candidate = Engine.create(folder, EngineOptions(workers=1))
     _, whole, mp = time_engine(candidate, photos)
     p50 = stats(f"  candidate {folder.name}"[:34], whole, mp)

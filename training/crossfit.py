@@ -23,7 +23,7 @@ import numpy as np
 
 from training.configurator import settings_of
 from training.datasets import Record, all_records
-from training.ensemble_targets import load_specs
+from training.ensemble_targets import aged_spec
 from training.metrics import evaluate_predictions, is_adult, pooled_60_plus
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import (
@@ -33,7 +33,6 @@ from training.validation import (
     validation_answers,
     validation_faces,
 )
-from xinh.inference.face_model import ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -204,21 +203,36 @@ def crossfit_figures(
     return {aim.name: float(np.mean([run[aim.name] for run in runs])) for aim in AIMS}
 
 
+def models_answers(
+    folders: list[str], records: dict[str, list[Record]], crops: Path, label_review: str
+) -> dict[str, dict[str, SourceAnswers]]:
+    """Each model's answers on the validation faces, read from crops of the model's own size and
+    margin; models of different input sizes answer the same faces (one detector finds them)."""
+    specs = {folder: aged_spec(Path(folder)) for folder in folders}
+    faces = {
+        crop: validation_faces(records, *crop, crops, label_review)
+        for crop in dict.fromkeys((spec.input_size, spec.margin) for spec in specs.values())
+    }
+    first = next(iter(faces.values()))
+    for other in faces.values():
+        for source, part in other.items():
+            if part.records != first[source].records:
+                raise SystemExit(f"{source}: the crop caches of {list(faces)} hold different faces")
+    return {
+        folder: validation_answers(spec, faces[(spec.input_size, spec.margin)])
+        for folder, spec in specs.items()
+    }
+
+
 def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     records, _ = all_records(Path(settings["data_dir"]))
     beautiful = beautiful_cut([r for s in ("mebeauty", "scut") for r in records[s]])
     names = settings["models"].split(",")
     folders = list(dict.fromkeys(folder for name in names for folder in name.split("+")))
-    first = ModelSpec.load(Path(folders[0]))
-    specs = load_specs(",".join(folders), first.input_size, first.margin)
-    crops = Path(settings["cache_dir"]) / "crops"
-    faces = validation_faces(
-        records, first.input_size, first.margin, crops, settings["label_review"]
+    answers = models_answers(
+        folders, records, Path(settings["cache_dir"]) / "crops", settings["label_review"]
     )
-    answers = {
-        folder: validation_answers(spec, faces) for folder, spec in zip(folders, specs, strict=True)
-    }
     table = {}
     for name in names:
         every = all_answers(mean_answers([answers[folder] for folder in name.split("+")]))

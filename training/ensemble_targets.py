@@ -69,19 +69,23 @@ def cached_ensemble_view(
     return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])
 
 
+def aged_spec(models_dir: Path) -> ModelSpec:
+    """The model in `models_dir`, which must estimate ages."""
+    spec = ModelSpec.load(models_dir)
+    if spec.child_age is None:
+        raise SystemExit(f"{models_dir} estimates no age: pick models with an age head (2.0.0 on).")
+    return spec
+
+
 def load_specs(models_dirs: str, input_size: int, margin: float) -> list[ModelSpec]:
     """The models named in a comma-separated list; each must read crops of this size and margin
     and estimate ages."""
-    specs = [ModelSpec.load(Path(d)) for d in models_dirs.split(",") if d]
+    specs = [aged_spec(Path(d)) for d in models_dirs.split(",") if d]
     for spec in specs:
         if (spec.input_size, spec.margin) != (input_size, margin):
             raise SystemExit(
                 f"{spec.path.parent} reads {spec.input_size} px crops with margin {spec.margin}; "
                 f"training uses {input_size} px and {margin}: pick models trained like this one."
-            )
-        if spec.child_age is None:
-            raise SystemExit(
-                f"{spec.path.parent} estimates no age: pick models with an age head (2.0.0 on)."
             )
     return specs
 
