@@ -22,6 +22,7 @@ from training.datasets import (
     Record,
     age_group_bounds,
     apply_review,
+    crop_cache_path,
     fairface_records,
     load_label_review,
     mebeauty_records,
@@ -175,6 +176,18 @@ def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
         (False, "white", 40.0),
     ]
     assert [r.split for r in records] == [r.split for r in utkface_records(tmp_path)]
+
+
+def test_crops_made_by_another_detector_are_cached_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = utkface_records(ROOT / "tests" / "data")
+    today = crop_cache_path(records, 112, 0.25, tmp_path, "utkface")
+    assert today == crop_cache_path(records, 112, 0.25, tmp_path, "utkface")
+    other_model = tmp_path / "other.tflite"
+    other_model.write_bytes(b"another detector")
+    monkeypatch.setattr("training.datasets.detector_files", lambda: (other_model,))
+    assert crop_cache_path(records, 112, 0.25, tmp_path, "utkface") != today
 
 
 def test_label_review_relabels_and_leaves_out_in_the_records_order(tmp_path: Path) -> None:

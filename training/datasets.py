@@ -2,14 +2,17 @@
 aligned-crop cache.
 
 Crops are made by the engine's own detector and aligner, the same calls the bot makes, and
-cached per (size, margin) so a second run does not redo them. UTKFace, FairFace and SCUT get a
-validation tenth by a stable hash of the file name; MEBeauty keeps the dataset's own split.
+cached per (size, margin) so a second run does not redo them; a cache is keyed by the code and
+detector files that made it, so a change to either makes new crops rather than reusing old
+ones. UTKFace, FairFace and SCUT get a validation tenth by a stable hash of the file name;
+MEBeauty keeps the dataset's own split.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import importlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +27,7 @@ from xinh.inference.model_files import detector_files
 ETHNICITIES_UTK = ("white", "black", "asian", "indian", "others")
 SOURCES = ("utkface", "mebeauty", "fairface", "scut")
 VAL_SHARE = 0.1
+PREPROCESSING = ("decode", "detector", "blazeface", "align", "types")  # modules making a crop
 OLDEST = 100.0  # the upper end of FairFace's "70+" group
 
 
@@ -214,9 +218,20 @@ def apply_review(records: list[Record], review: dict[str, bool | None]) -> list[
 def crop_cache_path(
     records: list[Record], size: int, margin: float, cache_dir: Path, name: str
 ) -> Path:
-    """The file that holds (or will hold) these records' crops at this size and margin."""
+    """The file that holds (or will hold) these records' crops at this size and margin, made by
+    today's preprocessing."""
     key = hashlib.sha1("\n".join(str(r.path) for r in records).encode()).hexdigest()[:12]
-    return cache_dir / f"{name}-{size}px-m{margin:g}-{key}.npz"
+    return cache_dir / f"{name}-{size}px-m{margin:g}-{key}-{preprocessing_fingerprint()}.npz"
+
+
+def preprocessing_fingerprint() -> str:
+    """A digest of the code and detector files that turn a photo into a crop, so that crops
+    made by an older detector or aligner are never read as the bot's own."""
+    modules = [importlib.import_module(f"xinh.inference.{name}") for name in PREPROCESSING]
+    digest = hashlib.sha1()
+    for path in [Path(m.__file__) for m in modules] + list(detector_files()):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def cached_crops(
