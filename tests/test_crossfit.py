@@ -1,17 +1,19 @@
 """Comparing models at thresholds chosen without the faces they answer (training.crossfit):
 how the faces are dealt into parts, that cross-fitted answers are decided as their part's
-thresholds say, the ship rule, and models' answers averaged into one."""
+thresholds say, the ship rule, models' answers averaged into one, and models of different input
+sizes held to the same faces."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from training.crossfit import AIMS, cross_fitted, figures, fold_of, ship_verdict
+from training.crossfit import AIMS, cross_fitted, figures, fold_of, models_answers, ship_verdict
 from training.datasets import Record
-from training.validation import SourceAnswers, all_answers, mean_answers
+from training.validation import SourceAnswers, SourceFaces, all_answers, mean_answers
 
 
 def _face(source: str, female: bool, age: float, ethnicity: str = "asian") -> Record:
@@ -97,3 +99,25 @@ def test_models_answers_average_into_one_with_ages_on_the_log_scale() -> None:
     assert joined.records == records * 2 and joined.female.tolist() == pytest.approx(
         [0.2, 0.4, 0.6, 0.8]
     )
+
+
+def test_models_of_different_input_sizes_must_answer_the_same_faces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sizes = {"small": 112, "large": 128}
+    monkeypatch.setattr(
+        "training.crossfit.aged_spec",
+        lambda folder: SimpleNamespace(input_size=sizes[folder.name], margin=0.25),
+    )
+    faces = {
+        112: [_face("scut", True, 30.0)],
+        128: [_face("scut", True, 30.0), _face("scut", False, 40.0)],
+    }
+    monkeypatch.setattr(
+        "training.crossfit.validation_faces",
+        lambda records, size, margin, crops, review: {
+            "scut": SourceFaces(faces[size], np.zeros(0))
+        },
+    )
+    with pytest.raises(SystemExit, match="hold different faces"):
+        models_answers(["small", "large"], {}, Path("crops"), "")
