@@ -57,10 +57,10 @@ def test_cross_fitted_answers_are_decided_as_their_parts_thresholds_say() -> Non
     female = np.array([r.female for r in every.records])
     assert np.all(margins.female[female] >= 0) and np.all(margins.female[~female] < 0)
     crossed = figures(margins, 0.0, 0.0)
-    assert crossed["women called men, FairFace adults"] == 0.0
-    assert crossed["men refused, FairFace adults"] == 1.0
-    assert crossed["children 0-9 answered as children"] == 1.0
-    assert crossed["adults answered as children, UTKFace"] == 0.0
+    assert crossed["women called men, FairFace adults (20+)"] == 0.0
+    assert crossed["men refused, FairFace adults (20+)"] == 1.0
+    assert crossed["children 0-9 answered as children (FairFace)"] == 1.0
+    assert crossed["adults 20+ answered as children, UTKFace"] == 0.0
     assert (
         crossed["beauty Pearson, women, SCUT"]
         == figures(every, 0.5, 13.0)["beauty Pearson, women, SCUT"]
@@ -71,20 +71,20 @@ def _base() -> dict[str, float]:
     """Figures meeting every aim but men refused on MEBeauty and FairFace."""
     figures = {aim.name: aim.bound for aim in AIMS}
     figures["men refused, MEBeauty"] = 0.87
-    figures["men refused, FairFace adults"] = 0.74
+    figures["men refused, FairFace adults (20+)"] = 0.74
     return figures
 
 
 def test_a_model_ships_only_by_the_rule() -> None:
-    better = _base() | {"men refused, FairFace adults": 0.80, "men refused, MEBeauty": 0.865}
+    better = _base() | {"men refused, FairFace adults (20+)": 0.80, "men refused, MEBeauty": 0.865}
     assert ship_verdict(_base(), better) == []
-    lost = better | {"children 0-9 answered as children": 0.89}
+    lost = better | {"children 0-9 answered as children (FairFace)": 0.89}
     assert ship_verdict(_base(), lost) == [
-        "misses children 0-9 answered as children (0.890), which the shipped model meets"
+        "misses children 0-9 answered as children (FairFace) (0.890), which the shipped model meets"
     ]
     dropped = better | {"men refused, MEBeauty": 0.85}
     assert ship_verdict(_base(), dropped) == ["lowers men refused, MEBeauty by 0.020"]
-    assert ship_verdict(_base(), _base()) == ["does not raise men refused, FairFace adults"]
+    assert ship_verdict(_base(), _base()) == ["does not raise men refused, FairFace adults (20+)"]
 
 
 def test_models_answers_average_into_one_with_ages_on_the_log_scale() -> None:

@@ -15,16 +15,16 @@ The first model named is the shipped one, and every other is held against it by 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from training.aims import AIMS
 from training.configurator import settings_of
 from training.datasets import Record, all_records
 from training.ensemble_targets import aged_spec
-from training.metrics import evaluate_predictions, is_adult, pooled_60_plus
+from training.metrics import evaluate_predictions, is_adult
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import (
     SourceAnswers,
@@ -45,88 +45,7 @@ seed = 1337
 # -------------------------------------------------------------------------------------------
 
 MAX_DROP = 0.01  # the ship rule: no other short figure lower by more than a point
-
-
-@dataclass(frozen=True)
-class Aim:
-    """One of issue 19's aims: a figure read from per-source metrics, and its bound."""
-
-    name: str
-    read: Callable[[dict], float]
-    bound: float
-    at_least: bool  # True: the figure must reach the bound; False: stay within it
-
-    def met(self, value: float) -> bool:
-        """Whether `value` meets the aim."""
-        return value >= self.bound if self.at_least else value <= self.bound
-
-
-def _worst_adult_age_group(fairface: dict) -> float:
-    """Women called men in FairFace's worst adult age group, 60-69 and 70+ pooled."""
-    return max((share for share, _ in pooled_60_plus(fairface).values()), default=float("nan"))
-
-
-AIMS = (
-    Aim("women called men, UTKFace", lambda m: m["utkface"]["women_called_men"], 0.01, False),
-    Aim("women called men, MEBeauty", lambda m: m["mebeauty"]["women_called_men"], 0.01, False),
-    Aim("women called men, SCUT", lambda m: m["scut"]["women_called_men"], 0.01, False),
-    Aim(
-        "women called men, SCUT's Asian women",
-        lambda m: m["scut"]["women_called_men_by_ethnicity"].get("asian", float("nan")),
-        0.015,
-        False,
-    ),
-    Aim(
-        "women called men, FairFace adults",
-        lambda m: m["fairface adults"]["women_called_men"],
-        0.03,
-        False,
-    ),
-    Aim(
-        "women called men, FairFace worst age group",
-        lambda m: _worst_adult_age_group(m["fairface adults"]),
-        0.05,
-        False,
-    ),
-    Aim(
-        "women called men, FairFace worst race group",
-        lambda m: max(
-            m["fairface adults"]["women_called_men_by_ethnicity"].values(), default=float("nan")
-        ),
-        0.05,
-        False,
-    ),
-    Aim("men refused, UTKFace", lambda m: m["utkface"]["men_refused"], 0.93, True),
-    Aim("men refused, MEBeauty", lambda m: m["mebeauty"]["men_refused"], 0.93, True),
-    Aim("men refused, SCUT", lambda m: m["scut"]["men_refused"], 0.93, True),
-    Aim("men refused, FairFace adults", lambda m: m["fairface adults"]["men_refused"], 0.80, True),
-    Aim(
-        "children 0-9 answered as children",
-        lambda m: m["fairface"]["children_answered_as_children"],
-        0.90,
-        True,
-    ),
-    Aim(
-        "adults answered as children, UTKFace",
-        lambda m: m["utkface"]["adults_answered_as_children"],
-        0.03,
-        False,
-    ),
-    Aim(
-        "adults answered as children, FairFace",
-        lambda m: m["fairface"]["adults_answered_as_children"],
-        0.03,
-        False,
-    ),
-    Aim("beauty Pearson, women, SCUT", lambda m: m["scut"]["beauty_women"]["pearson"], 0.85, True),
-    Aim(
-        "beauty Pearson, women, MEBeauty",
-        lambda m: m["mebeauty"]["beauty_women"]["pearson"],
-        0.70,
-        True,
-    ),
-)
-CHOSEN_AIM = "men refused, FairFace adults"  # the figure a new model must raise
+CHOSEN_AIM = "men refused, FairFace adults (20+)"  # the figure a new model must raise
 
 
 def fold_of(records: list[Record], folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -163,7 +82,7 @@ def figures(answers: SourceAnswers, female_cut: float, child_cut: float) -> dict
         metrics[source] = _metrics(answers, rows, female_cut, child_cut)
     adults = [i for i, r in enumerate(answers.records) if r.source == "fairface" and is_adult(r)]
     metrics["fairface adults"] = _metrics(answers, adults, female_cut, child_cut)
-    return {aim.name: float(aim.read(metrics)) for aim in AIMS}
+    return {aim.name: float(aim.figure(metrics).value) for aim in AIMS}
 
 
 def _metrics(answers: SourceAnswers, rows: list[int], female_cut: float, child_cut: float) -> dict:
@@ -241,10 +160,10 @@ def main() -> None:
         )
         print(f"{name}: cross-fitted", flush=True)
     print(f"\nMean of {settings['repeats']} cross-fittings of {settings['folds']} parts each:")
-    print(f"{'aim':48s}" + "".join(f"{n[-16:]:>17s}" for n in names))
+    print(f"{'aim':58s}" + "".join(f"{n[-16:]:>17s}" for n in names))
     for aim in AIMS:
         bound = f"{aim.name} {'>=' if aim.at_least else '<='} {aim.bound:g}"
-        print(f"{bound:48s}" + "".join(f"{table[n][aim.name]:>17.4f}" for n in names))
+        print(f"{bound:58s}" + "".join(f"{table[n][aim.name]:>17.4f}" for n in names))
     for name in names[1:]:
         reasons = ship_verdict(table[names[0]], table[name])
         print(f"{name}: " + ("passes the ship rule" if not reasons else "; ".join(reasons)))

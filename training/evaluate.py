@@ -38,6 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from training.aims import AIMS, Aim, men_in, women_in  # noqa: E402
 from training.datasets import Record, all_records, apply_review, load_label_review  # noqa: E402
 from training.metrics import (  # noqa: E402
     AGE_GROUPS,
@@ -45,7 +46,6 @@ from training.metrics import (  # noqa: E402
     evaluate_predictions,
     is_adult,
     may_be_rated,
-    pooled_60_plus,
     wilson_interval,
 )
 from training.peer_env import peer_python  # noqa: E402
@@ -150,11 +150,6 @@ def pct(value: float | None) -> str:
     return "—" if value is None or value != value else f"{100 * value:.1f}%"
 
 
-def women_in(m: dict) -> int:
-    """How many women a source's metrics counted."""
-    return sum(m["women_by_ethnicity"].values())
-
-
 def interval(share: float | None, n: int) -> str:
     """A share's 95% Wilson interval over `n` faces, as percentages."""
     if share is None or share != share or not n:
@@ -166,18 +161,6 @@ def interval(share: float | None, n: int) -> str:
 def spread(low_high: tuple[float, float]) -> str:
     """An interval of a correlation or an error, to three decimals."""
     return f"{low_high[0]:.3f}–{low_high[1]:.3f}"
-
-
-def worst(shares: dict[str, float], counts: dict[str, int]) -> tuple[str, float, int]:
-    """The group with the highest share (its name, share and count); NaN with no group."""
-    if not shares:
-        return "none", float("nan"), 0
-    name = max(shares, key=lambda g: shares[g])
-    return name, shares[name], counts[name]
-
-
-def men_in(m: dict) -> int:
-    return m["faces"] - women_in(m)
 
 
 def group_cells(sources: list[str], by: str, group: str, who: str = "women") -> list[str]:
@@ -205,84 +188,27 @@ def group_table(title: str, by: str, sources: list[str], groups, who: str) -> li
     return lines
 
 
-def at_most(name: str, share: float | None, n: int, bound: float) -> tuple:
-    """A target row for a share that must stay at or under `bound`."""
-    ok = share is not None and share == share and share <= bound
-    return name, f"≤ {100 * bound:g}%", pct(share), interval(share, n), ok
-
-
-def at_least(name: str, share: float | None, n: int, bound: float) -> tuple:
-    """A target row for a share that must reach `bound`."""
-    ok = share is not None and share == share and share >= bound
-    return name, f"≥ {100 * bound:g}%", pct(share), interval(share, n), ok
-
-
-def correlation_at_least(name: str, beauty: dict, bound: float) -> tuple:
-    """A target row for a beauty correlation that must reach `bound`."""
-    pearson = beauty["pearson"]
-    return (
-        name,
-        f"≥ {bound:.2f}",
-        f"{pearson:.3f}",
-        spread(beauty["pearson_interval"]),
-        pearson >= bound,
-    )
+def target_row(aim: Aim, metrics: dict) -> tuple[str, str, str, str, bool]:
+    """An aim's row: its name (and worst group), goal, figure, 95% interval and whether met."""
+    figure = aim.figure(metrics)
+    name = f"{aim.name} ({figure.group})" if figure.group else aim.name
+    if figure.interval is not None:
+        goal, value, band = f"{aim.bound:.2f}", f"{figure.value:.3f}", spread(figure.interval)
+    else:
+        goal, value, band = (
+            f"{100 * aim.bound:g}%",
+            pct(figure.value),
+            interval(figure.value, figure.faces),
+        )
+    sign = "≥" if aim.at_least else "≤"
+    return name, f"{sign} {goal}", value, band, aim.met(figure.value)
 
 
 def target_rows() -> list[tuple[str, str, str, str, bool]]:
-    """Issue 19's goals, each figure with its 95% interval."""
-    u, b, f, s = (results[k] for k in ("utkface", "mebeauty", "fairface", "scut"))
-    fa = f["adult_faces"]
-    studio = (("UTKFace", u), ("MEBeauty", b), ("SCUT", s))
-    rows = [
-        at_most(f"women called men, {n}", m["women_called_men"], women_in(m), 0.01)
-        for n, m in studio
-    ]
-    asian = s["women_called_men_by_ethnicity"].get("asian")
-    rows.append(
-        at_most(
-            "women called men, SCUT's Asian women",
-            asian,
-            s["women_by_ethnicity"].get("asian", 0),
-            0.015,
-        )
-    )
-    rows.append(
-        at_most(
-            "women called men, FairFace adults (20+)", fa["women_called_men"], women_in(fa), 0.03
-        )
-    )
-    ages = pooled_60_plus(fa)
-    group, share, n = worst({g: v[0] for g, v in ages.items()}, {g: v[1] for g, v in ages.items()})
-    rows.append(
-        at_most(f"women called men, FairFace worst adult age group ({group})", share, n, 0.05)
-    )
-    group, share, n = worst(fa["women_called_men_by_ethnicity"], fa["women_by_ethnicity"])
-    rows.append(
-        at_most(f"women called men, FairFace worst race group ({group}, adults)", share, n, 0.05)
-    )
-    rows += [at_least(f"men refused, {n}", m["men_refused"], men_in(m), 0.93) for n, m in studio]
-    rows.append(at_least("men refused, FairFace adults (20+)", fa["men_refused"], men_in(fa), 0.80))
-    rows.append(
-        at_least(
-            "children 0-9 answered as children (FairFace)",
-            f["children_answered_as_children"],
-            f["children"],
-            0.90,
-        )
-    )
-    rows += [
-        at_most(
-            f"adults 20+ answered as children, {n}",
-            m["adults_answered_as_children"],
-            m["adults"],
-            0.03,
-        )
-        for n, m in (("UTKFace", u), ("FairFace", f))
-    ]
-    rows.append(correlation_at_least("beauty Pearson, women, SCUT", s["beauty_women"], 0.85))
-    rows.append(correlation_at_least("beauty Pearson, women, MEBeauty", b["beauty_women"], 0.70))
-    return rows  # fmt: skip
+    """Issue 19's aims, each figure with its 95% interval."""
+    metrics = {source: results[source] for source in sources}
+    metrics["fairface adults"] = results["fairface"]["adult_faces"]
+    return [target_row(aim, metrics) for aim in AIMS]
 
 
 lines = [
