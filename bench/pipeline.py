@@ -101,8 +101,9 @@ def compare_candidate(folder: Path, photos: list[bytes], shipped_p50: float) -> 
     candidate = Engine.create(folder, EngineOptions(workers=1))
     _, whole, mp = time_engine(candidate, photos)
     p50 = stats(f"  candidate {folder.name}"[:34], whole, mp)
-    size_mb = candidate.spec.path.stat().st_size / 1e6
-    print(f"  {p50 / shipped_p50:.2f}x the shipped model's p50; model file {size_mb:.1f} MB")
+    files = [path for path in (candidate.spec.path, candidate.spec.peer_path) if path]
+    size_mb = sum(path.stat().st_size for path in files) / 1e6
+    print(f"  {p50 / shipped_p50:.2f}x the shipped model's p50; model files {size_mb:.1f} MB")
     candidate.close()
 
 

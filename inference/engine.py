@@ -77,8 +77,9 @@ class Engine:
             raise ModelFilesMissing(
                 f"no {METADATA_FILE} in {folder}: set XINH_MODELS_DIR to the folder holding it"
             ) from None
-        if not spec.path.exists():
-            raise ModelFilesMissing(f"model file {spec.path} is missing beside {METADATA_FILE}")
+        for path in (spec.path, spec.peer_path):
+            if path is not None and not path.exists():
+                raise ModelFilesMissing(f"model file {path} is missing beside {METADATA_FILE}")
         return cls(spec, detector_files(), options or EngineOptions())
 
     @property

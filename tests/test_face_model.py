@@ -1,15 +1,17 @@
-"""The shipped face model under LiteRT: the mirror pass its metadata asks for."""
+"""The shipped face model under LiteRT: the mirror pass its metadata asks for, and the peer gender
+network joined with the main one by the mean of their logits."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from xinh.inference.align import align
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
-from xinh.inference.face_model import FaceModel, ModelSpec
+from xinh.inference.face_model import FaceModel, ModelSpec, joined_probability
 from xinh.inference.model_files import models_dir
 
 
@@ -22,7 +24,7 @@ def _crop(detector: FaceDetector, photo: bytes, spec: ModelSpec) -> np.ndarray:
 def test_the_mirror_pass_averages_a_face_with_its_mirror_image(
     detector: FaceDetector, astronaut_jpeg: bytes
 ) -> None:
-    spec = ModelSpec.load(models_dir())
+    spec = replace(ModelSpec.load(models_dir()), peer_path=None)
     assert spec.mirror_average
     crop = _crop(detector, astronaut_jpeg, spec)
     mirrored = np.ascontiguousarray(crop[:, ::-1])
@@ -34,3 +36,41 @@ def test_the_mirror_pass_averages_a_face_with_its_mirror_image(
     for image in (crop, mirrored):
         answer = both.predict(image)
         assert np.allclose([answer.female_probability, answer.beauty], expected, atol=1e-5)
+
+
+def _peer_female(spec: ModelSpec, crop: np.ndarray) -> float:
+    """The peer graph alone on the crop and its mirror image, fed as FaceModel feeds it."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(spec.peer_path)).get_signature_runner()
+    (name,) = runner.get_input_details()
+    tensor = (crop / 255 - np.array(spec.mean)) / np.array(spec.std)
+    return float(
+        np.mean(
+            [
+                runner(**{name: image[None].astype(np.float32)})["female"][0]
+                for image in (tensor, tensor[:, ::-1])
+            ]
+        )
+    )
+
+
+def test_the_peer_joins_the_main_network_by_the_mean_of_logits(
+    detector: FaceDetector, astronaut_jpeg: bytes
+) -> None:
+    spec = ModelSpec.load(models_dir())
+    assert spec.peer_path is not None and spec.peer_path.is_file()
+    crop = _crop(detector, astronaut_jpeg, spec)
+    main = FaceModel(replace(spec, peer_path=None)).predict(crop)
+    peer = _peer_female(spec, crop)
+    joined = FaceModel(spec).predict(crop)
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    expected = 1 / (1 + np.exp(-(logit(main.female_probability) + logit(peer)) / 2))
+    assert joined.female_probability == pytest.approx(expected, abs=1e-5)
+    assert (joined.beauty, joined.age) == (main.beauty, main.age)
+
+
+def test_joined_probability_is_symmetric_and_bounded() -> None:
+    assert joined_probability([0.2, 0.8]) == pytest.approx(0.5)
+    assert joined_probability([0.9, 0.9]) == pytest.approx(0.9)
+    assert 0 < joined_probability([0.0, 0.0]) < joined_probability([1.0, 0.0]) < 1
