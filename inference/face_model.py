@@ -11,6 +11,7 @@ mean of their logits, which ranks women above men better than either alone.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,14 +57,11 @@ class ModelSpec:
         )
 
 
-def _logit(p: float) -> float:
-    p = min(1 - 1e-7, max(1e-7, p))
-    return float(np.log(p / (1 - p)))
-
-
-def joined_probability(probabilities: list[float]) -> float:
-    """Several networks' probabilities of one face joined by the mean of their logits."""
-    return float(1 / (1 + np.exp(-np.mean([_logit(p) for p in probabilities]))))
+def joined_probability(probabilities: Sequence[float | np.ndarray]) -> float | np.ndarray:
+    """Several networks' probabilities (of one face, or each an array over the same faces)
+    joined by the mean of their logits."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return 1 / (1 + np.exp(-np.mean(np.log(p / (1 - p)), axis=0)))
 
 
 class _Network:
@@ -115,7 +113,7 @@ class FaceModel:
         answer = self._network.run(batch)
         female = answer["female"]
         if self._peer is not None:
-            female = joined_probability([female, self._peer.run(batch)["female"]])
+            female = float(joined_probability([female, self._peer.run(batch)["female"]]))
         age = max(0.0, float(np.expm1(answer["log_age"]))) if "log_age" in answer else None
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)

@@ -55,5 +55,5 @@ def test_the_keras_rebuild_answers_as_the_onnx_graph(onnx_file, crops) -> None:
 def test_the_shipped_peer_file_answers_as_the_onnx_graph(onnx_file, crops) -> None:
     spec = ModelSpec.load(models_dir())
     assert spec.peer_path is not None
-    shipped = lite_female(spec.peer_path, crops, spec)
+    shipped = lite_female(spec.peer_path, crops, np.array(spec.mean), np.array(spec.std))
     np.testing.assert_allclose(shipped, reference_female(onnx_file, crops), atol=1e-5)

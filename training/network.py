@@ -2,7 +2,8 @@
 
 Shipped heads: `female` (probability the face is a woman's), `beauty` (rating on MEBeauty's
 1-10 scale) and `log_age` (log(1 + years)). An optional `embedding` head learns a teacher's
-face embeddings and is dropped at export, as `served` shows.
+face embeddings and is dropped at export, as `served` shows. `joined` trains the network's
+gender as the bot answers it when a peer network is joined with it.
 """
 
 from __future__ import annotations
@@ -57,3 +58,17 @@ def served(network: keras.Model, input_size: int) -> keras.Model:
     image = keras.Input((input_size, input_size, 3), name="image")
     outputs = network(image)
     return keras.Model(image, {name: outputs[name] for name in SHIPPED_OUTPUTS})
+
+
+def joined(network: keras.Model, peer: keras.Model, input_size: int) -> keras.Model:
+    """The network with its `female` output joined with a frozen peer's, by the mean of their
+    logits, as `inference.face_model.joined_probability` joins them in the bot: trained so, the
+    network learns what the join gets wrong rather than what it gets wrong alone."""
+    peer.trainable = False
+    image = keras.Input((input_size, input_size, 3), name="image")
+    outputs = dict(network(image))
+    ours = keras.ops.clip(keras.ops.reshape(outputs["female"], (-1, 1)), 1e-7, 1 - 1e-7)
+    theirs = keras.ops.clip(keras.ops.reshape(peer(image)["female"], (-1, 1)), 1e-7, 1 - 1e-7)
+    logits = [keras.ops.log(p) - keras.ops.log1p(-p) for p in (ours, theirs)]
+    outputs["female"] = keras.ops.sigmoid((logits[0] + logits[1]) / 2)
+    return keras.Model(image, outputs)

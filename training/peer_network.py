@@ -10,6 +10,8 @@ The ONNX weights are read with `onnx` and folded into Keras layers; the LiteRT e
 against the ONNX graph itself (onnx's reference evaluator).
 
     python -m training.peer_network --models_dir=models   # writes peer_gender.tflite, links it
+
+(`python -m training.train --peer_join=true` trains Xinh's gender as joined with it, and ships it.)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from training.configurator import settings_of
 from training.package_files import PackageFile, default_cache_dir, fetch_package_file
-from xinh.inference.face_model import METADATA_FILE, ModelSpec
+from xinh.inference.face_model import METADATA_FILE
 
 # --- settings (override any as --name=value) ---------------------------------------------
 models_dir = "models"  # the model folder the peer joins (its metadata gains a "peer" entry)
@@ -128,13 +130,14 @@ def export_tflite(model, work_dir: Path) -> bytes:
     return tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
 
 
-def lite_female(model_file: Path, crops: np.ndarray, spec: ModelSpec) -> np.ndarray:
-    """The exported peer's answer on uint8 crops, fed as `FaceModel` feeds Xinh's network."""
+def lite_female(
+    model_file: Path, crops: np.ndarray, mean: np.ndarray, std: np.ndarray
+) -> np.ndarray:
+    """The exported peer's answer on uint8 crops, normalised as `FaceModel` normalises them."""
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_path=str(model_file)).get_signature_runner()
     (name,) = runner.get_input_details()
-    mean, std = np.array(spec.mean, np.float32), np.array(spec.std, np.float32)
     return np.array(
         [
             float(
@@ -145,38 +148,43 @@ def lite_female(model_file: Path, crops: np.ndarray, spec: ModelSpec) -> np.ndar
     )
 
 
-def main() -> None:
-    import tempfile
-
-    settings = settings_of(globals(), sys.argv[1:])
-    folder = Path(settings["models_dir"])
-    spec = ModelSpec.load(folder)
-    if spec.input_size != CROP_SIZE:
-        raise SystemExit(
-            f"the peer reads {CROP_SIZE}-pixel crops; {folder} feeds {spec.input_size}"
-        )
-    onnx_path = fetch_package_file(PEER, Path(settings["cache_dir"] or default_cache_dir()))
-    model = build_peer(peer_weights(onnx_path), np.array(spec.mean), np.array(spec.std))
-    with tempfile.TemporaryDirectory() as tmp:
-        tflite = export_tflite(model, Path(tmp))
+def write_peer(tflite: bytes, folder: Path, onnx_path: Path, metadata: dict) -> dict:
+    """Write the exported peer into `folder`, check it against the ONNX graph, and return the
+    metadata entry that names it (`metadata` says how FaceModel feeds the folder's crops)."""
     (folder / PEER_FILE).write_bytes(tflite)
+    spec_input = metadata["input"]
     noise = np.random.default_rng(0).integers(0, 256, (16, CROP_SIZE, CROP_SIZE, 3), np.uint8)
-    lite, reference = (
-        lite_female(folder / PEER_FILE, noise, spec),
-        reference_female(onnx_path, noise),
-    )
-    gap = float(np.max(np.abs(lite - reference)))
-    meta_file = folder / METADATA_FILE
-    meta = json.loads(meta_file.read_text())
-    meta["peer"] = {
+    mean, std = np.array(spec_input["mean"], np.float32), np.array(spec_input["std"], np.float32)
+    lite = lite_female(folder / PEER_FILE, noise, mean, std)
+    gap = float(np.max(np.abs(lite - reference_female(onnx_path, noise))))
+    return {
         "model_file": PEER_FILE,
         "join": "female = sigmoid(mean of the two networks' logits of female)",
         "source": f"{PEER.member} in PyPI {PEER.package} (sha256 {PEER.sha256})",
         "licence": "CC0-1.0: Cydral Technology's network from davisking/dlib-models",
         "litert_parity_max_abs": gap,
     }
+
+
+def main() -> None:
+    import tempfile
+
+    settings = settings_of(globals(), sys.argv[1:])
+    folder = Path(settings["models_dir"])
+    meta_file = folder / METADATA_FILE
+    meta = json.loads(meta_file.read_text())
+    if meta["input"]["size"] != CROP_SIZE:
+        raise SystemExit(f"the peer reads {CROP_SIZE}-pixel crops; {folder} feeds another size")
+    onnx_path = fetch_package_file(PEER, Path(settings["cache_dir"] or default_cache_dir()))
+    mean, std = np.array(meta["input"]["mean"]), np.array(meta["input"]["std"])
+    with tempfile.TemporaryDirectory() as tmp:
+        tflite = export_tflite(build_peer(peer_weights(onnx_path), mean, std), Path(tmp))
+    meta["peer"] = write_peer(tflite, folder, onnx_path, meta)
     meta_file.write_text(json.dumps(meta, indent=2) + "\n")
-    print(f"wrote {folder / PEER_FILE} ({len(tflite) / 1e3:.0f} kB); LiteRT vs ONNX {gap:.1e}")
+    print(
+        f"wrote {folder / PEER_FILE} ({len(tflite) / 1e3:.0f} kB); LiteRT vs ONNX "
+        f"{meta['peer']['litert_parity_max_abs']:.1e}"
+    )
 
 
 if __name__ == "__main__":

