@@ -32,6 +32,8 @@ def test_the_wheel_carries_the_models_under_one_namespace(tmp_path: Path) -> Non
     for expected in (
         "xinh/models/xinh-face.json",
         "xinh/models/xinh_face.tflite",
+        "xinh/models/peer_gender.tflite",
+        "xinh/models/peer_gender-NOTICE.md",
         "xinh/models/blazeface/face_detection_short_range.tflite",
         "xinh/models/blazeface/face_detection_full_range.tflite",
         "xinh/models/blazeface/NOTICE",
