@@ -72,3 +72,12 @@ def joined(network: keras.Model, peer: keras.Model, input_size: int) -> keras.Mo
     logits = [keras.ops.log(p) - keras.ops.log1p(-p) for p in (ours, theirs)]
     outputs["female"] = keras.ops.sigmoid((logits[0] + logits[1]) / 2)
     return keras.Model(image, outputs)
+
+
+def litert_bytes(model: keras.Model, saved_dir: Path) -> bytes:
+    """The Keras model as LiteRT flatbuffer bytes, through a SavedModel written to `saved_dir`
+    (training.quantize converts the shipped network's again from there)."""
+    import tensorflow as tf
+
+    model.export(str(saved_dir), format="tf_saved_model", verbose=False)
+    return tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()

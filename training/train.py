@@ -98,6 +98,7 @@ from training.network import (  # noqa: E402
     NetworkSpec,
     build_network,
     joined,
+    litert_bytes,
     served,
 )
 from training.package_files import default_cache_dir, fetch_package_file  # noqa: E402
@@ -387,9 +388,7 @@ model.compile(
 model.fit(train_ds, epochs=epochs, callbacks=[EpochLog("fine-tune")], verbose=2)
 
 # --- export: what `served` ships, checked against Keras on real crops -----------------------
-saved_dir = Path(cache_dir) / "saved_model"
-shipped.export(str(saved_dir), format="tf_saved_model", verbose=False)
-tflite_bytes = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()
+tflite_bytes = litert_bytes(shipped, Path(cache_dir) / "saved_model")
 model_file = out / "xinh_face.tflite"
 model_file.write_bytes(tflite_bytes)
 
@@ -465,8 +464,9 @@ metadata = {
     "validation": metrics,
 }
 if peer_join:
-    from training.peer_network import export_tflite, write_peer
+    from training.peer_network import write_peer
 
-    metadata["peer"] = write_peer(export_tflite(peer, Path(cache_dir)), out, onnx_file, metadata)
+    peer_bytes = litert_bytes(peer, Path(cache_dir) / "peer_saved_model")
+    metadata["peer"] = write_peer(peer_bytes, out, onnx_file, metadata)
 (out / "xinh-face.json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
 log.info("wrote %s (%.1f MB) and %s", model_file, len(tflite_bytes) / 1e6, out / "xinh-face.json")
