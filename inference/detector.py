@@ -94,6 +94,16 @@ class _BlazeFaceModel:
         )
 
 
+def every_nth_pixel(pixels: np.ndarray, step: int) -> np.ndarray:
+    """`pixels[::step, ::step]` as a contiguous array, copied as whole 3-byte pixels: three
+    times faster than numpy's channel-by-channel copy, the same bytes."""
+    if pixels.strides[1:] != (3, 1):  # a crop of a photo keeps these strides: no copy
+        pixels = np.ascontiguousarray(pixels)
+    rgb = pixels.view(np.dtype((np.void, 3)))[..., 0]
+    picked = np.ascontiguousarray(rgb[::step, ::step])
+    return picked.view(np.uint8).reshape(*picked.shape, 3)
+
+
 def _letterbox(
     pixels: np.ndarray, size: int, padding: float, samples: int = 4
 ) -> tuple[np.ndarray, float, float]:
@@ -107,7 +117,7 @@ def _letterbox(
     # Area-averaging a large photo is slower than the model: take every `step`-th pixel first,
     # leaving at least `samples` x `samples` to average into each output pixel.
     step = max(1, int(1 / scale) // samples)
-    source = pixels[::step, ::step] if step > 1 else pixels
+    source = every_nth_pixel(pixels, step) if step > 1 else pixels
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(source, (new_w, new_h), interpolation=interpolation)
     square = np.full((size, size, 3), 127, dtype=np.uint8)
@@ -346,7 +356,7 @@ class _Search:
         size = self.detector._short_range.spec.input_size
         scale = size / grid[0][2]
         step = max(1, int(1 / scale) // 4)
-        source = self.pixels[::step, ::step] if step > 1 else self.pixels
+        source = every_nth_pixel(self.pixels, step) if step > 1 else self.pixels
         shape = (max(size, round(width * scale)), max(size, round(height * scale)))
         interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
         resized = cv2.resize(source, shape, interpolation=interpolation)

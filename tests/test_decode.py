@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import tracemalloc
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from tests import badfiles
 from xinh.inference.decode import decode
@@ -74,6 +75,22 @@ def test_exif_orientation_is_applied(astronaut: np.ndarray) -> None:
     assert decoded.outcome is Outcome.OK
     assert decoded.pixels.shape == astronaut.shape
     assert np.abs(decoded.pixels.astype(int) - astronaut).mean() < 8
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_turns_as_pil_and_opencv_turn_it(
+    astronaut: np.ndarray, orientation: int
+) -> None:
+    stored = Image.fromarray(astronaut[:300, :200])  # not square: a turn changes the shape
+    exif = stored.getexif()
+    exif[0x0112] = orientation
+    data = badfiles.encode(stored, "JPEG", exif=exif.tobytes(), quality=92)
+    pil = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
+    opencv = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
+    pixels = decode(data).pixels
+    assert pixels.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(pixels, opencv)
+    assert pixels.shape == pil.shape and np.abs(pixels.astype(int) - pil).mean() < 2
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,13 @@ from tests import badfiles
 from xinh.inference import blazeface
 from xinh.inference.budget import Deadline, OutOfTime
 from xinh.inference.decode import decode
-from xinh.inference.detector import DetectorOptions, FaceDetector, _Search, tile_grid
+from xinh.inference.detector import (
+    DetectorOptions,
+    FaceDetector,
+    _Search,
+    every_nth_pixel,
+    tile_grid,
+)
 from xinh.inference.model_files import detector_files
 
 
@@ -176,3 +182,12 @@ def test_a_large_face_holding_smaller_ones_is_dropped(
     heights = found.boxes[:, 3] - found.boxes[:, 1]
     assert len(found.scores) == kept
     assert (heights == 100).any() == (kept == 1 and scores[0] < 0.85)
+
+
+def test_every_nth_pixel_is_numpys_strided_slice() -> None:
+    photo = np.random.default_rng(0).integers(0, 256, (101, 77, 3), np.uint8)
+    for pixels in (photo, photo[10:90, 5:60], photo[:, ::-1]):
+        for step in (2, 3, 7):
+            picked = every_nth_pixel(pixels, step)
+            assert picked.flags["C_CONTIGUOUS"]
+            np.testing.assert_array_equal(picked, pixels[::step, ::step])
