@@ -37,6 +37,7 @@ class ModelSpec:
     beautiful_threshold: float
     child_age: float | None = None  # faces estimated younger are children's (None: no age)
     peer_path: Path | None = None  # a second gender network joined by the mean of logits
+    peer_mirror_average: bool = True  # the peer too reads the mirror image (when mirroring)
 
     @classmethod
     def load(cls, models_dir: Path) -> ModelSpec:
@@ -54,6 +55,7 @@ class ModelSpec:
             beautiful_threshold=float(meta["thresholds"]["beautiful"]),
             child_age=meta["thresholds"].get("child_age"),
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
+            peer_mirror_average=bool(meta.get("peer", {}).get("mirror_average", True)),
         )
 
 
@@ -90,9 +92,10 @@ class FaceModel:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self._batch = 2 if spec.mirror_average else 1
+        self._peer_batch = self._batch if spec.peer_mirror_average else 1
         self._network = _Network(spec.path, self._batch, spec.input_size)
         self._peer = (
-            _Network(spec.peer_path, self._batch, spec.input_size) if spec.peer_path else None
+            _Network(spec.peer_path, self._peer_batch, spec.input_size) if spec.peer_path else None
         )
         self._mean = np.array(spec.mean, dtype=np.float32) * 255
         self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
@@ -107,13 +110,15 @@ class FaceModel:
 
         With `mirror_average`, the crop and its mirror image go through as one batch of two
         and their outputs are averaged: steadier than either alone, for one call a network.
+        The peer reads the crop alone unless its own `mirror_average` says otherwise.
         """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
         batch = np.stack([tensor, tensor[:, ::-1]][: self._batch])
         answer = self._network.run(batch)
         female = answer["female"]
         if self._peer is not None:
-            female = float(joined_probability([female, self._peer.run(batch)["female"]]))
+            peer = self._peer.run(batch[: self._peer_batch])["female"]
+            female = float(joined_probability([female, peer]))
         age = max(0.0, float(np.expm1(answer["log_age"]))) if "log_age" in answer else None
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)

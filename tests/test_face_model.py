@@ -39,7 +39,8 @@ def test_the_mirror_pass_averages_a_face_with_its_mirror_image(
 
 
 def _peer_female(spec: ModelSpec, crop: np.ndarray) -> float:
-    """The peer graph alone on the crop and its mirror image, fed as FaceModel feeds it."""
+    """The peer graph alone on the crop (and its mirror image if the metadata says so), fed as
+    FaceModel feeds it."""
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_path=str(spec.peer_path)).get_signature_runner()
@@ -49,7 +50,7 @@ def _peer_female(spec: ModelSpec, crop: np.ndarray) -> float:
         np.mean(
             [
                 runner(**{name: image[None].astype(np.float32)})["female"][0]
-                for image in (tensor, tensor[:, ::-1])
+                for image in (tensor, tensor[:, ::-1])[: 2 if spec.peer_mirror_average else 1]
             ]
         )
     )
