@@ -37,7 +37,9 @@ class ModelSpec:
     beautiful_threshold: float
     child_age: float | None = None  # faces estimated younger are children's (None: no age)
     peer_path: Path | None = None  # a second gender network joined by the mean of logits
-    peer_mirror_average: bool = True  # the peer too reads the mirror image (when mirroring)
+    # The peer also reads the mirror image when the crop alone gives a joined probability in
+    # this range ((0, 1): always, None: never); only when `mirror_average` is on.
+    peer_mirror_between: tuple[float, float] | None = (0.0, 1.0)
 
     @classmethod
     def load(cls, models_dir: Path) -> ModelSpec:
@@ -55,8 +57,25 @@ class ModelSpec:
             beautiful_threshold=float(meta["thresholds"]["beautiful"]),
             child_age=meta["thresholds"].get("child_age"),
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
-            peer_mirror_average=bool(meta.get("peer", {}).get("mirror_average", True)),
+            peer_mirror_between=_mirror_between(meta.get("peer", {})),
         )
+
+
+def _mirror_between(peer: dict) -> tuple[float, float] | None:
+    """The peer entry's `mirror_between` range, else always (`mirror_average` true or absent)
+    or never (false)."""
+    if "mirror_between" in peer:
+        low, high = peer["mirror_between"]
+        return float(low), float(high)
+    return (0.0, 1.0) if peer.get("mirror_average", True) else None
+
+
+def reads_mirror(joined: np.ndarray | float, between: tuple[float, float] | None) -> np.ndarray:
+    """Where the peer also reads the mirror image, given the joined probability from the crop
+    alone: inside `between` (the answers a second look may change), nowhere for None."""
+    if between is None:
+        return np.zeros(np.shape(joined), dtype=bool)
+    return (np.asarray(joined) >= between[0]) & (np.asarray(joined) <= between[1])
 
 
 def joined_probability(probabilities: Sequence[float | np.ndarray]) -> float | np.ndarray:
@@ -92,11 +111,8 @@ class FaceModel:
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self._batch = 2 if spec.mirror_average else 1
-        self._peer_batch = self._batch if spec.peer_mirror_average else 1
         self._network = _Network(spec.path, self._batch, spec.input_size)
-        self._peer = (
-            _Network(spec.peer_path, self._peer_batch, spec.input_size) if spec.peer_path else None
-        )
+        self._peer = _Network(spec.peer_path, 1, spec.input_size) if spec.peer_path else None
         self._mean = np.array(spec.mean, dtype=np.float32) * 255
         self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
 
@@ -110,15 +126,21 @@ class FaceModel:
 
         With `mirror_average`, the crop and its mirror image go through as one batch of two
         and their outputs are averaged: steadier than either alone, for one call a network.
-        The peer reads the crop alone unless its own `mirror_average` says otherwise.
+        The peer reads the crop, and its mirror image too only where the metadata's
+        `peer.mirror_between` says a second look may change the answer: the time goes to the
+        uncertain faces.
         """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
         batch = np.stack([tensor, tensor[:, ::-1]][: self._batch])
         answer = self._network.run(batch)
         female = answer["female"]
         if self._peer is not None:
-            peer = self._peer.run(batch[: self._peer_batch])["female"]
-            female = float(joined_probability([female, peer]))
+            theirs = self._peer.run(batch[:1])["female"]
+            joined = float(joined_probability([female, theirs]))
+            if self._batch == 2 and reads_mirror(joined, self.spec.peer_mirror_between):
+                theirs = (theirs + self._peer.run(batch[1:])["female"]) / 2
+                joined = float(joined_probability([female, theirs]))
+            female = joined
         age = max(0.0, float(np.expm1(answer["log_age"]))) if "log_age" in answer else None
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)

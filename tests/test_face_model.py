@@ -11,7 +11,7 @@ import pytest
 from xinh.inference.align import align
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
-from xinh.inference.face_model import FaceModel, ModelSpec, joined_probability
+from xinh.inference.face_model import FaceModel, ModelSpec, joined_probability, reads_mirror
 from xinh.inference.model_files import models_dir
 
 
@@ -38,37 +38,48 @@ def test_the_mirror_pass_averages_a_face_with_its_mirror_image(
         assert np.allclose([answer.female_probability, answer.beauty], expected, atol=1e-5)
 
 
-def _peer_female(spec: ModelSpec, crop: np.ndarray) -> float:
-    """The peer graph alone on the crop (and its mirror image if the metadata says so), fed as
-    FaceModel feeds it."""
+def _peer_female(spec: ModelSpec, image: np.ndarray) -> float:
+    """The peer graph alone on one crop, fed as FaceModel feeds it."""
     from ai_edge_litert.interpreter import Interpreter
 
     runner = Interpreter(model_path=str(spec.peer_path)).get_signature_runner()
     (name,) = runner.get_input_details()
-    tensor = (crop / 255 - np.array(spec.mean)) / np.array(spec.std)
-    return float(
-        np.mean(
-            [
-                runner(**{name: image[None].astype(np.float32)})["female"][0]
-                for image in (tensor, tensor[:, ::-1])[: 2 if spec.peer_mirror_average else 1]
-            ]
-        )
-    )
+    tensor = (image / 255 - np.array(spec.mean)) / np.array(spec.std)
+    return float(runner(**{name: tensor[None].astype(np.float32)})["female"][0])
 
 
-def test_the_peer_joins_the_main_network_by_the_mean_of_logits(
-    detector: FaceDetector, astronaut_jpeg: bytes
+def _joined(p: float, q: float) -> float:
+    logit = lambda x: np.log(x / (1 - x))  # noqa: E731
+    return float(1 / (1 + np.exp(-(logit(p) + logit(q)) / 2)))
+
+
+@pytest.mark.parametrize("between", [(0.0, 1.0), None, "around the face", "not around it"])
+def test_the_peer_joins_by_the_mean_of_logits_and_mirrors_only_inside_its_range(
+    detector: FaceDetector, astronaut_jpeg: bytes, between
 ) -> None:
     spec = ModelSpec.load(models_dir())
     assert spec.peer_path is not None and spec.peer_path.is_file()
     crop = _crop(detector, astronaut_jpeg, spec)
     main = FaceModel(replace(spec, peer_path=None)).predict(crop)
-    peer = _peer_female(spec, crop)
-    joined = FaceModel(spec).predict(crop)
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
-    expected = 1 / (1 + np.exp(-(logit(main.female_probability) + logit(peer)) / 2))
+    alone = _peer_female(spec, crop)
+    both = (alone + _peer_female(spec, np.ascontiguousarray(crop[:, ::-1]))) / 2
+    first = _joined(main.female_probability, alone)
+    if between == "around the face":
+        between = (first - 0.01, first + 0.01)
+    elif between == "not around it":
+        between = (first + 0.01, 1.0)
+    mirrors = between is not None and between[0] <= first <= between[1]
+    expected = _joined(main.female_probability, both if mirrors else alone)
+    joined = FaceModel(replace(spec, peer_mirror_between=between)).predict(crop)
     assert joined.female_probability == pytest.approx(expected, abs=1e-5)
     assert (joined.beauty, joined.age) == (main.beauty, main.age)
+
+
+def test_reads_mirror_inside_the_range_only() -> None:
+    joined = np.array([0.01, 0.05, 0.3, 0.8, 0.95])
+    assert reads_mirror(joined, (0.05, 0.8)).tolist() == [False, True, True, True, False]
+    assert not reads_mirror(joined, None).any()
+    assert reads_mirror(joined, (0.0, 1.0)).all()
 
 
 def test_joined_probability_is_symmetric_and_bounded() -> None:

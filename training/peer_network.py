@@ -55,9 +55,11 @@ SQUARE_TOP, SQUARE_LEFT, SQUARE_SIZE = 32, 24, 64  # centred 8 pixels below the 
 FACE_API_MEAN = np.array([122.782, 117.001, 104.298], dtype=np.float32)
 FACE_API_SCALE = 1 / 255
 MAIN_BLOCKS = 2
-# The peer reads the crop alone, not also its mirror image: the mirror pass would cost another
-# 2 ms a face, taking the whole verdict over its 15 ms aim (models/MODEL_CARD.md, "Training").
-MIRROR_AVERAGE = False
+# The peer reads the mirror image too only where the crop alone leaves the joined probability
+# in this range, around every gender threshold the rule has chosen for a join (0.16 to 0.5): a
+# mirror pass for every face would cost 2 ms, taking the whole verdict over its 15 ms aim
+# (models/MODEL_CARD.md, "Training").
+MIRROR_BETWEEN = (0.05, 0.80)
 
 
 def peer_weights(cache: Path) -> dict[str, np.ndarray]:
@@ -226,7 +228,7 @@ def write_peer(tflite: bytes, folder: Path, metadata: dict, cache: Path) -> dict
     return {
         "model_file": PEER_FILE,
         "join": "female = sigmoid(mean of the two networks' logits of female)",
-        "mirror_average": MIRROR_AVERAGE,
+        "mirror_between": list(MIRROR_BETWEEN),
         "source": (
             f"{WEIGHTS.member} (sha256 {WEIGHTS.sha256}) and {Path(MANIFEST.member).name} "
             f"(sha256 {MANIFEST.sha256}) in npm {PACKAGE}"

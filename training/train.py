@@ -103,7 +103,7 @@ from training.network import (  # noqa: E402
 )
 from training.package_files import default_cache_dir  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
-from xinh.inference.face_model import joined_probability  # noqa: E402
+from xinh.inference.face_model import joined_probability, reads_mirror  # noqa: E402
 
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -293,7 +293,7 @@ network, backbone = build_network(spec, Path(cache_dir) / "xinh")
 shipped = served(network, input_size)  # what xinh_face.tflite holds
 model = network  # what the losses train: with `peer_join`, gender as the bot will answer it
 if peer_join:
-    from training.peer_network import MIRROR_AVERAGE, as_shipped, build_peer, peer_weights
+    from training.peer_network import MIRROR_BETWEEN, as_shipped, build_peer, peer_weights
 
     peer = build_peer(as_shipped(peer_weights(default_cache_dir())), IMAGENET_MEAN, IMAGENET_STD)
     model = joined(network, peer, input_size)
@@ -329,11 +329,14 @@ def seen(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
 
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """What the bot will answer (`FaceModel`: the network's mirror mean, gender joined with
-    the peer's under `peer_join`, the peer on the crop alone unless it mirrors too); the age in
-    years."""
+    the peer's under `peer_join`, the peer's mirror pass where the join is uncertain); the age
+    in years."""
     outputs = seen(pixels, shipped)
     if peer_join:
-        theirs = (seen if MIRROR_AVERAGE else forward)(pixels, peer)["female"]
+        theirs = forward(pixels, peer)["female"]
+        again = reads_mirror(joined_probability([outputs["female"], theirs]), MIRROR_BETWEEN)
+        if mirror_average and again.any():
+            theirs[again] = (theirs[again] + forward(pixels[again][:, :, ::-1], peer)["female"]) / 2
         outputs["female"] = joined_probability([outputs["female"], theirs])
     outputs["age"] = np.expm1(outputs.pop("log_age"))
     return outputs
