@@ -3,17 +3,20 @@
 //
 //   node peer_reference.cjs MODEL_DIR SQUARES.f32 COUNT OUT.json
 //
-// Run from a folder whose node_modules holds @vladmandic/face-api and @tensorflow/tfjs.
+// Run from a folder whose node_modules holds @vladmandic/face-api, @tensorflow/tfjs and
+// @tensorflow/tfjs-backend-wasm (training/peer_network.py installs them into its cache).
 const fs = require('fs');
 const path = require('path');
-const faceapi = require(require.resolve('@vladmandic/face-api/dist/face-api.node-wasm.js', { paths: [process.cwd()] }));
+const bundle = '@vladmandic/face-api/dist/face-api.node-wasm.js';
+const faceapi = require(require.resolve(bundle, { paths: [process.cwd()] }));
 
 async function main() {
   const [modelDir, squaresFile, count, outFile] = process.argv.slice(2);
   const tf = faceapi.tf;
   await tf.setBackend('cpu');
   await tf.ready();
-  const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'age_gender_model-weights_manifest.json')));
+  const manifestFile = path.join(modelDir, 'age_gender_model-weights_manifest.json');
+  const manifest = JSON.parse(fs.readFileSync(manifestFile));
   const weights = fs.readFileSync(path.join(modelDir, 'age_gender_model.bin'));
   const buffer = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength);
   faceapi.nets.ageGenderNet.loadFromWeightMap(tf.io.decodeWeights(buffer, manifest[0].weights));
