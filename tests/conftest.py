@@ -52,7 +52,7 @@ def engine():
 def woman_jpeg(shared_data: Path) -> bytes:
     """A real woman's portrait that the shipped model rates: the first MEBeauty validation
     woman with one face and a confident verdict (a real portrait beside the public-domain
-    astronaut, who is rated too: 0.98 against the 0.16 cut)."""
+    astronaut, who is rated too)."""
     import csv
 
     from xinh.inference.types import Outcome
