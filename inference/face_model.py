@@ -2,8 +2,8 @@
 score and, where the model has one, estimated age.
 
 Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin,
-normalisation, whether to average each face with its mirror image) and holds the operating
-thresholds, so none of them live in code. It may name a second, small gender network (the
+normalisation, whether and when to average each face with its mirror image) and holds the
+operating thresholds, so none of them live in code. It may name a second, small gender network (the
 peer): fed the same tensor, its probability of a woman's face joins the main network's by the
 mean of their logits, which ranks women above men better than either alone.
 """
@@ -23,6 +23,21 @@ METADATA_FILE = "xinh-face.json"
 
 
 @dataclass(frozen=True, slots=True)
+class MirrorWhen:
+    """Where the main network also reads the mirror image, judged on the crop alone: the
+    joined probability of a woman's face in `female_between`, or the estimated age (years) in
+    `age_between`. Elsewhere a second look cannot change the verdict, so it is not paid for."""
+
+    female_between: tuple[float, float]
+    age_between: tuple[float, float]
+
+    def wanted(self, joined: np.ndarray | float, age: np.ndarray | float | None) -> np.ndarray:
+        """Which faces get the second look (an age of None: gender alone decides)."""
+        again = reads_mirror(joined, self.female_between)
+        return again if age is None else again | reads_mirror(age, self.age_between)
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSpec:
     """What the metadata file says: the model file, its input, and the thresholds."""
 
@@ -37,6 +52,9 @@ class ModelSpec:
     beautiful_threshold: float
     child_age: float | None = None  # faces estimated younger are children's (None: no age)
     peer_path: Path | None = None  # a second gender network joined by the mean of logits
+    # With `mirror_average`, the main network reads the mirror image only where this says a
+    # second look may change the answer (None: every face).
+    mirror_when: MirrorWhen | None = None
     # The peer also reads the mirror image when the crop alone gives a joined probability in
     # this range ((0, 1): always, None: never); only when `mirror_average` is on.
     peer_mirror_between: tuple[float, float] | None = (0.0, 1.0)
@@ -58,7 +76,16 @@ class ModelSpec:
             child_age=meta["thresholds"].get("child_age"),
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
             peer_mirror_between=_mirror_between(meta.get("peer", {})),
+            mirror_when=_mirror_when(meta["input"].get("mirror_when")),
         )
+
+
+def _mirror_when(entry: dict | None) -> MirrorWhen | None:
+    """The input entry's `mirror_when` ranges, if it has them."""
+    if entry is None:
+        return None
+    female, age = entry["female_between"], entry["age_between"]
+    return MirrorWhen((float(female[0]), float(female[1])), (float(age[0]), float(age[1])))
 
 
 def _mirror_between(peer: dict) -> tuple[float, float] | None:
@@ -86,23 +113,23 @@ def joined_probability(probabilities: Sequence[float | np.ndarray]) -> float | n
 
 
 class _Network:
-    """One LiteRT graph sized for a batch of crops, its outputs by name."""
+    """One LiteRT graph that reads one crop at a time, its outputs by name."""
 
-    def __init__(self, path: Path, batch: int, size: int) -> None:
+    def __init__(self, path: Path, size: int) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(path), num_threads=1)
         self._input = self._interpreter.get_input_details()[0]["index"]
-        self._interpreter.resize_tensor_input(self._input, [batch, size, size, 3])
+        self._interpreter.resize_tensor_input(self._input, [1, size, size, 3])
         self._interpreter.allocate_tensors()
         outputs = self._interpreter.get_signature_runner().get_output_details()
         self.outputs = {name: detail["index"] for name, detail in outputs.items()}
 
-    def run(self, batch: np.ndarray) -> dict[str, float]:
-        """Each output averaged over the batch (a crop and its mirror image)."""
-        self._interpreter.set_tensor(self._input, batch)
+    def run(self, tensor: np.ndarray) -> dict[str, float]:
+        """The outputs for one normalised crop."""
+        self._interpreter.set_tensor(self._input, tensor[None])
         self._interpreter.invoke()
-        return {k: float(self._interpreter.get_tensor(i).mean()) for k, i in self.outputs.items()}
+        return {k: self._interpreter.get_tensor(i).item() for k, i in self.outputs.items()}
 
 
 class FaceModel:
@@ -110,9 +137,8 @@ class FaceModel:
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
-        self._batch = 2 if spec.mirror_average else 1
-        self._network = _Network(spec.path, self._batch, spec.input_size)
-        self._peer = _Network(spec.peer_path, 1, spec.input_size) if spec.peer_path else None
+        self._network = _Network(spec.path, spec.input_size)
+        self._peer = _Network(spec.peer_path, spec.input_size) if spec.peer_path else None
         self._mean = np.array(spec.mean, dtype=np.float32) * 255
         self._inv_std = 1 / (np.array(spec.std, dtype=np.float32) * 255)
 
@@ -124,23 +150,41 @@ class FaceModel:
     def predict(self, crop: np.ndarray) -> Attributes:
         """Attributes of one aligned `input_size` square uint8 RGB crop.
 
-        With `mirror_average`, the crop and its mirror image go through as one batch of two
-        and their outputs are averaged: steadier than either alone, for one call a network.
-        The peer reads the crop, and its mirror image too only where the metadata's
-        `peer.mirror_between` says a second look may change the answer: the time goes to the
-        uncertain faces.
+        With `mirror_average`, a network that reads the mirror image too answers the mean of
+        its two outputs: steadier than either alone. Both networks read the crop first; the main
+        one reads the mirror image where `mirror_when` says a second look may change the
+        verdict (every face without it), then the peer where the joined probability so far
+        lies in `peer.mirror_between`: the time goes to the uncertain faces.
         """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
-        batch = np.stack([tensor, tensor[:, ::-1]][: self._batch])
-        answer = self._network.run(batch)
+        answer = self._network.run(tensor)
+        theirs = self._peer.run(tensor)["female"] if self._peer is not None else None
+        mirrored = tensor[:, ::-1].copy() if self.spec.mirror_average else None
+        if mirrored is not None and self._looks_again(answer, theirs):
+            again = self._network.run(mirrored)
+            answer = {key: (value + again[key]) / 2 for key, value in answer.items()}
         female = answer["female"]
-        if self._peer is not None:
-            theirs = self._peer.run(batch[:1])["female"]
+        if theirs is not None:
             joined = float(joined_probability([female, theirs]))
-            if self._batch == 2 and reads_mirror(joined, self.spec.peer_mirror_between):
-                theirs = (theirs + self._peer.run(batch[1:])["female"]) / 2
+            if mirrored is not None and reads_mirror(joined, self.spec.peer_mirror_between):
+                theirs = (theirs + self._peer.run(mirrored)["female"]) / 2
                 joined = float(joined_probability([female, theirs]))
             female = joined
-        age = max(0.0, float(np.expm1(answer["log_age"]))) if "log_age" in answer else None
+        age = _years(answer)
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)
+
+    def _looks_again(self, answer: dict[str, float], theirs: float | None) -> bool:
+        """Whether the main network reads the mirror image, given both crop-alone answers."""
+        when = self.spec.mirror_when
+        if when is None:
+            return True
+        female = answer["female"]
+        if theirs is not None:
+            female = joined_probability([female, theirs])
+        return bool(when.wanted(female, _years(answer)))
+
+
+def _years(answer: dict[str, float]) -> float | None:
+    """The estimated age in years, if the network estimates one."""
+    return max(0.0, float(np.expm1(answer["log_age"]))) if "log_age" in answer else None

@@ -3,7 +3,10 @@ network joined with the main one by the mean of their logits."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +14,14 @@ import pytest
 from xinh.inference.align import align
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
-from xinh.inference.face_model import FaceModel, ModelSpec, joined_probability, reads_mirror
+from xinh.inference.face_model import (
+    METADATA_FILE,
+    FaceModel,
+    MirrorWhen,
+    ModelSpec,
+    joined_probability,
+    reads_mirror,
+)
 from xinh.inference.model_files import models_dir
 
 
@@ -24,7 +34,7 @@ def _crop(detector: FaceDetector, photo: bytes, spec: ModelSpec) -> np.ndarray:
 def test_the_mirror_pass_averages_a_face_with_its_mirror_image(
     detector: FaceDetector, astronaut_jpeg: bytes
 ) -> None:
-    spec = replace(ModelSpec.load(models_dir()), peer_path=None)
+    spec = replace(ModelSpec.load(models_dir()), peer_path=None, mirror_when=None)
     assert spec.mirror_average
     crop = _crop(detector, astronaut_jpeg, spec)
     mirrored = np.ascontiguousarray(crop[:, ::-1])
@@ -57,7 +67,7 @@ def _joined(p: float, q: float) -> float:
 def test_the_peer_joins_by_the_mean_of_logits_and_mirrors_only_inside_its_range(
     detector: FaceDetector, astronaut_jpeg: bytes, between
 ) -> None:
-    spec = ModelSpec.load(models_dir())
+    spec = replace(ModelSpec.load(models_dir()), mirror_when=None)
     assert spec.peer_path is not None and spec.peer_path.is_file()
     crop = _crop(detector, astronaut_jpeg, spec)
     main = FaceModel(replace(spec, peer_path=None)).predict(crop)
@@ -73,6 +83,43 @@ def test_the_peer_joins_by_the_mean_of_logits_and_mirrors_only_inside_its_range(
     joined = FaceModel(replace(spec, peer_mirror_between=between)).predict(crop)
     assert joined.female_probability == pytest.approx(expected, abs=1e-5)
     assert (joined.beauty, joined.age) == (main.beauty, main.age)
+
+
+@pytest.mark.parametrize("uncertain", ["gender", "age", "neither"])
+def test_the_main_network_reads_the_mirror_image_only_where_mirror_when_says(
+    detector: FaceDetector, astronaut_jpeg: bytes, uncertain: str
+) -> None:
+    spec = replace(ModelSpec.load(models_dir()), peer_mirror_between=None, mirror_when=None)
+    crop = _crop(detector, astronaut_jpeg, spec)
+    one_pass = FaceModel(replace(spec, mirror_average=False)).predict(crop)
+    joined, age = one_pass.female_probability, one_pass.age
+    nowhere = (2.0, 3.0)
+    when = MirrorWhen(
+        female_between=(joined - 0.01, joined + 0.01) if uncertain == "gender" else nowhere,
+        age_between=(age - 1, age + 1) if uncertain == "age" else nowhere,
+    )
+    answer = FaceModel(replace(spec, mirror_when=when)).predict(crop)
+    always = FaceModel(spec).predict(crop)
+    expected = one_pass if uncertain == "neither" else always
+    assert answer.female_probability == pytest.approx(expected.female_probability, abs=1e-6)
+    assert (answer.beauty, answer.age) == pytest.approx((expected.beauty, expected.age), abs=1e-5)
+    assert uncertain == "neither" or always.beauty != pytest.approx(one_pass.beauty, abs=1e-6)
+
+
+def test_mirror_when_asks_for_uncertain_gender_or_age_and_reads_the_metadata(
+    tmp_path: Path,
+) -> None:
+    when = MirrorWhen(female_between=(0.05, 0.8), age_between=(11.0, 22.0))
+    joined = np.array([0.01, 0.5, 0.9, 0.9, 0.01])
+    age = np.array([30.0, 30.0, 30.0, 15.0, 22.5])
+    assert when.wanted(joined, age).tolist() == [False, True, False, True, False]
+    assert when.wanted(joined, None).tolist() == [False, True, False, False, False]
+    for name in (METADATA_FILE, "xinh_face.tflite", "peer_gender.tflite"):
+        shutil.copy(models_dir() / name, tmp_path / name)
+    meta = json.loads((tmp_path / METADATA_FILE).read_text())
+    meta["input"]["mirror_when"] = {"female_between": [0.05, 0.8], "age_between": [11, 22]}
+    (tmp_path / METADATA_FILE).write_text(json.dumps(meta))
+    assert ModelSpec.load(tmp_path).mirror_when == when
 
 
 def test_reads_mirror_inside_the_range_only() -> None:

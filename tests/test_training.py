@@ -39,9 +39,10 @@ from training.metrics import (
     wilson_interval,
 )
 from training.peer_targets import cached_peer_female
+from training.retune import mirror_when_of
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
-from xinh.inference.face_model import FaceModel
+from xinh.inference.face_model import FaceModel, MirrorWhen
 from xinh.inference.model_files import models_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -402,6 +403,13 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     retuned = json.loads((out / "xinh-face.json").read_text())
     assert retuned["thresholds"] == metadata["thresholds"]
     assert retuned["training"]["retuned"].startswith("python -m training.retune --data_dir=")
+    run = subprocess.run(
+        [*command, "--mirror_when=0,1,0,200"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    everywhere = json.loads((out / "xinh-face.json").read_text())
+    assert everywhere["input"]["mirror_when"] == {"female_between": [0, 1], "age_between": [0, 200]}
+    assert everywhere["thresholds"] == metadata["thresholds"]  # every face still looks twice
 
     command = [sys.executable, "-m", "training.crossfit", f"--data_dir={data}", "--repeats=2"]
     command += [f"--cache_dir={cache}", f"--models={out},{out}+{models_dir()}"]
@@ -445,3 +453,8 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert "On the dataset's own labels: gender accuracy" in card
     assert (out / "roc_by_ethnicity.png").stat().st_size > 0
     assert (out / "beauty_scatter.png").stat().st_size > 0
+
+
+def test_retune_reads_where_the_main_network_looks_again() -> None:
+    assert mirror_when_of("always") is None
+    assert mirror_when_of("0.05,0.8,11,22") == MirrorWhen((0.05, 0.8), (11.0, 22.0))

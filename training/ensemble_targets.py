@@ -64,6 +64,8 @@ def cached_ensemble_view(
     for spec in specs:
         digest.update(spec.path.read_bytes())
         digest.update(repr(spec.mirror_average).encode())
+        if spec.mirror_when is not None:
+            digest.update(repr(spec.mirror_when).encode())
     stored = cache / "ensemble" / f"{name}-{digest.hexdigest()[:12]}.npy"
     answers = cached_array(stored, lambda: _mean_answers(specs, pixels, found))
     return EnsembleView(female=answers[:, 0], log_age=answers[:, 1])

@@ -20,7 +20,7 @@ from training.datasets import all_records
 from training.metrics import evaluate_predictions
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import all_answers, validation_answers, validation_faces
-from xinh.inference.face_model import METADATA_FILE, ModelSpec
+from xinh.inference.face_model import METADATA_FILE, MirrorWhen, ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -29,7 +29,18 @@ cache_dir = ".cache"
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 version = ""  # the model's new version ("" keeps it)
 mirror_average = "keep"  # true: also run each face mirrored and average the two; false: do not
+# where the main network reads the mirror image: "always", or four numbers, the joined female
+# probability's range and the age's (years) in which the crop alone leaves the verdict uncertain
+mirror_when = "keep"
 # -------------------------------------------------------------------------------------------
+
+
+def mirror_when_of(setting: str) -> MirrorWhen | None:
+    """`mirror_when`'s setting as ranges: "always" is None, else "f_low,f_high,age_low,age_high"."""
+    if setting == "always":
+        return None
+    low, high, young, old = (float(v) for v in setting.split(","))
+    return MirrorWhen(female_between=(low, high), age_between=(young, old))
 
 
 def main() -> None:
@@ -38,6 +49,8 @@ def main() -> None:
     spec = ModelSpec.load(models)
     if settings["mirror_average"] != "keep":
         spec = replace(spec, mirror_average=settings["mirror_average"].lower() == "true")
+    if settings["mirror_when"] != "keep":
+        spec = replace(spec, mirror_when=mirror_when_of(settings["mirror_when"]))
     records, _ = all_records(data)
     crops = Path(settings["cache_dir"]) / "crops"
     faces = validation_faces(records, spec.input_size, spec.margin, crops, settings["label_review"])
@@ -52,6 +65,9 @@ def main() -> None:
     path = models / METADATA_FILE
     metadata = json.loads(path.read_text())
     metadata["input"]["mirror_average"] = spec.mirror_average
+    metadata["input"].pop("mirror_when", None)
+    if spec.mirror_when is not None:
+        metadata["input"]["mirror_when"] = asdict(spec.mirror_when)
     metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
         source: evaluate_predictions(
