@@ -458,3 +458,15 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
 def test_retune_reads_where_the_main_network_looks_again() -> None:
     assert mirror_when_of("always") is None
     assert mirror_when_of("0.05,0.8,11,22") == MirrorWhen((0.05, 0.8), (11.0, 22.0))
+
+
+def test_the_low_resolution_augmentation_keeps_the_crop_and_loses_its_detail() -> None:
+    import tensorflow as tf
+
+    from training.augment import Augmentation
+
+    pixels = np.random.default_rng(0).integers(0, 256, (112, 112, 3)).astype(np.float32)
+    shrunk = Augmentation(112, erase_prob=0.0, lowres_prob=1.0).shrink(tf.constant(pixels))
+    assert shrunk.shape == (112, 112, 3)
+    assert float(np.std(shrunk)) < np.std(pixels) / 2  # noise averages away at 24-80 pixels
+    assert abs(float(np.mean(shrunk)) - np.mean(pixels)) < 2  # the light stays

@@ -12,12 +12,16 @@ from training.imagenet_weights import IMAGENET_MEAN, IMAGENET_STD
 
 @dataclass(frozen=True, slots=True)
 class Augmentation:
-    """Mirror, small shifts and zoom, light and colour jitter, and random erasing with
-    probability `erase_prob` (hides hair, clothes or features, so no one cue is relied on);
-    the crops stay aligned."""
+    """Mirror, small shifts and zoom, light and colour jitter, random erasing with probability
+    `erase_prob` (hides hair, clothes or features, so no one cue is relied on), and with
+    probability `lowres_prob` the crop as a small face in a group photo gives it (shrunk to a
+    side within `lowres_sides`, then enlarged back as the aligner enlarges it); the crops stay
+    aligned."""
 
     input_size: int
     erase_prob: float = 0.5
+    lowres_prob: float = 0.0
+    lowres_sides: tuple[int, int] = (24, 80)
 
     def __call__(self, pixels: tf.Tensor) -> tf.Tensor:
         """One augmented, normalised crop from a uint8 crop."""
@@ -28,6 +32,10 @@ class Augmentation:
         side = tf.random.uniform([], size, size + 2 * pad + 1, dtype=tf.int32)
         image = tf.image.random_crop(image, [side, side, 3])
         image = tf.image.resize(image, [size, size])
+        if self.lowres_prob > 0:
+            image = tf.cond(
+                tf.random.uniform([]) < self.lowres_prob, lambda: self.shrink(image), lambda: image
+            )
         image = tf.image.random_brightness(image, 20)
         image = tf.image.random_contrast(image, 0.8, 1.2)
         image = tf.image.random_saturation(image, 0.8, 1.2)
@@ -36,6 +44,14 @@ class Augmentation:
                 tf.random.uniform([]) < self.erase_prob, lambda: self.erase(image), lambda: image
             )
         return normalise(tf.clip_by_value(image, 0, 255))
+
+    def shrink(self, image: tf.Tensor) -> tf.Tensor:
+        """The crop at a random lower resolution: averaged down to a side in `lowres_sides`
+        (as a camera sees a small face), enlarged back bilinearly (as `align` enlarges it)."""
+        low, high = self.lowres_sides
+        side = tf.random.uniform([], low, high + 1, dtype=tf.int32)
+        small = tf.image.resize(image, [side, side], method="area")
+        return tf.image.resize(small, [self.input_size, self.input_size])
 
     def erase(self, image: tf.Tensor) -> tf.Tensor:
         """Grey out one random rectangle (2-20% of the crop)."""

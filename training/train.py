@@ -51,6 +51,7 @@ beauty_weight = 0.5
 female_weight = 4.0  # a woman's gender error costs this many men's: kindness first
 age_weight = 1.0
 erase_prob = 0.5  # random erasing (hides hair, clothes, features)
+lowres_prob = 0.0  # this share of crops shrunk to 24-80 pixels and enlarged back (small faces)
 dropout = 0.2
 mirror_average = True  # the bot averages each face with its mirror image (metadata says so)
 eval_every = 2  # validation report every this many epochs (and after each stage)
@@ -270,7 +271,7 @@ if subset:
 val = {source: table(source, "val") for source in records}
 log.info("train faces: %d; val faces: %s", len(train_x), {s: len(v[0]) for s, v in val.items()})
 
-augmentation = Augmentation(input_size, erase_prob)
+augmentation = Augmentation(input_size, erase_prob, lowres_prob)
 train_ds = (
     tf.data.Dataset.from_tensor_slices((train_x, train_y))
     .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
