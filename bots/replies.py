@@ -58,7 +58,7 @@ _ERROR_NAMES = {
     Outcome.BUSY: "busy",
     Outcome.TIMEOUT: "busy",
 }
-_VERDICTS = (Outcome.RATED, Outcome.MALE, Outcome.CHILD)
+_VERDICTS = (Outcome.RATED, Outcome.MALE, Outcome.CHILD, Outcome.FACE_TOO_SMALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,8 @@ def compose(
         after.append(catalog.text(language, "male.lines", rng))
     if outcome is Outcome.CHILD:
         after.append(catalog.text(language, "child.lines", rng))
+    if outcome is Outcome.FACE_TOO_SMALL:
+        after.append(catalog.text(language, "small.lines", rng))
     after.append(f"\n{catalog.text(language, 'verdict.disclaimer')}")
     hidden = 0
     while True:
@@ -130,6 +132,10 @@ def compose(
 
 
 def _one_face(catalog: Catalog, language: str, face: RatedFace, rng: random.Random | None) -> str:
+    if face.too_small:
+        return (
+            f"{catalog.text(language, 'small.title')}\n{catalog.text(language, 'small.lines', rng)}"
+        )
     if face.child:
         return (
             f"{catalog.text(language, 'child.title')}\n{catalog.text(language, 'child.lines', rng)}"
@@ -149,6 +155,8 @@ def _one_face(catalog: Catalog, language: str, face: RatedFace, rng: random.Rand
 
 
 def _face_line(catalog: Catalog, language: str, number: int, face: RatedFace) -> str:
+    if face.too_small:
+        return catalog.text(language, "verdict.face_line_small", number=number)
     if face.child:
         return catalog.text(language, "verdict.face_line_child", number=number)
     if face.verdict is None:

@@ -134,6 +134,7 @@ class Engine:
                     self.spec.female_threshold,
                     self.spec.beautiful_threshold,
                     self.spec.child_age,
+                    self.spec.min_face_height,
                 )
             )
         return Analysis(

@@ -51,6 +51,7 @@ class ModelSpec:
     female_threshold: float
     beautiful_threshold: float
     child_age: float | None = None  # faces estimated younger are children's (None: no age)
+    min_face_height: float = 0.0  # faces shorter (pixels of the photo) are too small to judge
     peer_path: Path | None = None  # a second gender network joined by the mean of logits
     # With `mirror_average`, the main network reads the mirror image only where this says a
     # second look may change the answer (None: every face).
@@ -74,6 +75,7 @@ class ModelSpec:
             female_threshold=float(meta["thresholds"]["female"]),
             beautiful_threshold=float(meta["thresholds"]["beautiful"]),
             child_age=meta["thresholds"].get("child_age"),
+            min_face_height=float(meta.get("small_faces", {}).get("min_face_height", 0.0)),
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
             peer_mirror_between=_mirror_between(meta.get("peer", {})),
             mirror_when=_mirror_when(meta["input"].get("mirror_when")),

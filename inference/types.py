@@ -15,6 +15,7 @@ class Outcome(StrEnum):
     RATED = "rated"
     MALE = "male"
     CHILD = "child"
+    FACE_TOO_SMALL = "face_too_small"
     NO_FACE = "no_face"
     UNREADABLE = "unreadable"
     UNSUPPORTED = "unsupported"
@@ -80,7 +81,9 @@ class Attributes:
 class RatedFace:
     """A face with its attributes and the verdict derived from the operating thresholds.
 
-    A child's face (`child`) gets no gender and no verdict: Xinh rates grown-ups only."""
+    A child's face (`child`) gets no gender and no verdict: Xinh rates grown-ups only. Nor does
+    a face too small in the photo to judge (`too_small`): at a few dozen pixels the models
+    take children for adults and women for men."""
 
     face: Face
     female_probability: float
@@ -89,6 +92,7 @@ class RatedFace:
     verdict: str | None
     age: float | None = None
     child: bool = False
+    too_small: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,8 +61,9 @@ def test_analyze_json_gives_the_verdict_and_the_message(
         "verdict",
         "age",
         "child",
+        "too_small",
     }
-    assert face["child"] is False
+    assert face["child"] is False and face["too_small"] is False
     assert face["age"] is None or isinstance(face["age"], float)
     assert face["gender"] == "female" and face["verdict"] in ("beautiful", "average")
     assert 1 <= face["beauty"] <= 10

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -14,6 +16,7 @@ from PIL import Image
 
 from tests import badfiles
 from xinh.inference.engine import Engine, EngineOptions
+from xinh.inference.model_files import models_dir
 from xinh.inference.types import Outcome
 
 
@@ -24,6 +27,26 @@ def test_a_womans_portrait_is_rated(engine: Engine, woman_jpeg: bytes) -> None:
     assert face.gender == "female" and face.verdict in ("beautiful", "average")
     assert face.female_probability >= engine.spec.female_threshold
     assert 1 <= face.beauty <= 10
+
+
+def test_a_face_smaller_than_the_model_may_judge_gets_no_verdict(
+    engine: Engine, woman_jpeg: bytes, tmp_path: Path
+) -> None:
+    for name in ("xinh-face.json", "xinh_face.tflite", "peer_gender.tflite"):
+        shutil.copy(models_dir() / name, tmp_path / name)
+    metadata = json.loads((tmp_path / "xinh-face.json").read_text())
+    height = engine.analyze_now(woman_jpeg).faces[0].face.box[3]
+    metadata["small_faces"] = {"min_face_height": height + 1, "why": "a test"}
+    (tmp_path / "xinh-face.json").write_text(json.dumps(metadata))
+    strict = Engine.create(tmp_path)
+    try:
+        assert strict.spec.min_face_height == height + 1
+        analysis = strict.analyze_now(woman_jpeg)
+    finally:
+        strict.close()
+    assert analysis.outcome is Outcome.FACE_TOO_SMALL
+    (face,) = analysis.faces
+    assert face.too_small and face.gender is None and face.verdict is None
 
 
 def test_no_face_and_bad_bytes(engine: Engine, photos: Path) -> None:

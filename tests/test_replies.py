@@ -27,6 +27,10 @@ def _child(age: float = 6.0) -> RatedFace:
     return RatedFace(FACE, 0.7, None, 6.5, None, age=age, child=True)
 
 
+def _small() -> RatedFace:
+    return RatedFace(FACE, 0.7, None, 6.5, None, age=30.0, too_small=True)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_one_woman_gets_verdict_score_line_and_disclaimer(language: str) -> None:
     analysis = Analysis(Outcome.RATED, (_rated("female", 7.26, "beautiful"),))
@@ -115,6 +119,38 @@ def test_children_only_are_listed_and_answered_as_children(language: str) -> Non
     for number in (1, 2):
         assert CATALOG.text(language, "verdict.face_line_child", number=number) in reply.text
     assert any(line in reply.text for line in CATALOG.variants(language, "child.lines"))
+
+
+def test_a_face_below_the_smallest_height_gets_no_gender_nor_age_verdict() -> None:
+    woman_far_away = Attributes(0.95, 8.0, age=5.0)
+    small = rate_face(FACE, woman_far_away, 0.5, 6.5, child_age=13, min_face_height=51)
+    assert small.too_small and not small.child
+    assert (small.gender, small.verdict) == (None, None)
+    judged = rate_face(FACE, woman_far_away, 0.5, 6.5, child_age=13, min_face_height=50)
+    assert judged.child and not judged.too_small
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_face_too_small_alone_gets_the_closer_photo_line(language: str) -> None:
+    faces = (_small(),)
+    reply = compose(Analysis(photo_outcome(faces), faces), language, CATALOG, rng=random.Random(0))
+    assert reply.outcome is Outcome.FACE_TOO_SMALL and not reply.is_error
+    assert reply.text.startswith(CATALOG.text(language, "small.title"))
+    assert any(line in reply.text for line in CATALOG.variants(language, "small.lines"))
+    assert "/10" not in reply.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_group_lists_faces_too_small_and_rates_the_rest(language: str) -> None:
+    faces = (_rated("female", 7.0, "beautiful"), _small(), _child())
+    reply = compose(Analysis(photo_outcome(faces), faces), language, CATALOG)
+    assert reply.outcome is Outcome.RATED
+    assert CATALOG.text(language, "verdict.face_line_small", number=2) in reply.text
+    assert CATALOG.text(language, "verdict.face_line_child", number=3) in reply.text
+    assert reply.text.count("/10") == 1
+    only_small = (_small(), _child())
+    assert photo_outcome(only_small) is Outcome.FACE_TOO_SMALL
+    assert photo_outcome((_small(), _rated("male", 5.0, None))) is Outcome.MALE
 
 
 def test_a_woman_with_her_child_stays_rated_and_the_child_unrated() -> None:

@@ -470,3 +470,18 @@ def test_the_low_resolution_augmentation_keeps_the_crop_and_loses_its_detail() -
     assert shrunk.shape == (112, 112, 3)
     assert float(np.std(shrunk)) < np.std(pixels) / 2  # noise averages away at 24-80 pixels
     assert abs(float(np.mean(shrunk)) - np.mean(pixels)) < 2  # the light stays
+
+
+def test_the_smallest_face_height_is_where_every_taller_height_keeps_the_rule() -> None:
+    from training.small_faces import Answer, smallest_height
+
+    def at(height: int, children_right: int) -> list[Answer]:
+        child = Record(Path("c.jpg"), "fairface", "val", True, "white", 3.0, 10.0)
+        woman = Record(Path("w.jpg"), "fairface", "val", True, "white", 30.0, 40.0)
+        kids = [Answer(child, height, True, child=n < children_right) for n in range(10)]
+        return kids + [Answer(woman, height, True, female=True)] * 10
+
+    rule = {"children_at_least": 0.9, "women_pooled_at_most": 0.02, "women_fairface_at_most": 0.03}
+    answers = at(64, 10) + at(48, 9) + at(32, 7) + at(24, 10)
+    assert smallest_height(answers, [0, 24, 32, 48, 64], rule) == 48
+    assert smallest_height(at(64, 5), [0, 64], rule) == 64

@@ -111,6 +111,7 @@ def _analysis_json(path: Path, analysis: Analysis, message: str) -> dict:
                 "verdict": rated.verdict,
                 "age": None if rated.age is None else round(rated.age, 1),
                 "child": rated.child,
+                "too_small": rated.too_small,
             }
             for rated in analysis.faces
         ],
