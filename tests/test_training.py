@@ -485,3 +485,25 @@ def test_the_smallest_face_height_is_where_every_taller_height_keeps_the_rule() 
     answers = at(64, 10) + at(48, 9) + at(32, 7) + at(24, 10)
     assert smallest_height(answers, [0, 24, 32, 48, 64], rule) == 48
     assert smallest_height(at(64, 5), [0, 64], rule) == 64
+
+
+def test_new_surroundings_fill_only_what_lies_beyond_the_photo() -> None:
+    import tensorflow as tf
+
+    from training.augment import Surroundings
+    from training.datasets import beyond_photo
+
+    shift_right = np.array([[1.0, 0.0, 40.0], [0.0, 1.0, 0.0]])  # the photo starts at x = 40
+    beyond = beyond_photo((112, 200, 3), shift_right, 112)
+    assert beyond[:, :40].all() and not beyond[:, 40:].any()
+    pixels = np.full((112, 112, 3), 7, np.uint8)
+    other = np.full((112, 112, 3), 200, np.uint8)
+    tf.random.set_seed(0)
+    fills = set()
+    for _ in range(20):
+        filled = Surroundings(prob=1.0)(tf.constant(pixels), tf.constant(beyond), other).numpy()
+        np.testing.assert_array_equal(filled[:, 40:], pixels[:, 40:])
+        fills.add("other" if (filled[:, :40] == 200).all() else "noise or colour")
+    assert fills == {"other", "noise or colour"}
+    unchanged = Surroundings(prob=0.0)(tf.constant(pixels), tf.constant(beyond), other)
+    np.testing.assert_array_equal(np.asarray(unchanged), pixels)

@@ -67,6 +67,29 @@ class Augmentation:
         return tf.where(inside[..., None], _mean_pixel(), image)
 
 
+@dataclass(frozen=True, slots=True)
+class Surroundings:
+    """With probability `prob`, what lies beyond a crop's photo (where the aligner repeated the
+    photo's edges) is filled anew: half the time with another training crop (a neighbour in a
+    group photo, a scene), else with noise or one flat colour; so no answer rests on the edges
+    that tight face crops repeat. Applied before `Augmentation`, on uint8 crops."""
+
+    prob: float = 0.0
+
+    def __call__(self, pixels: tf.Tensor, beyond: tf.Tensor, other: tf.Tensor) -> tf.Tensor:
+        """`pixels` with the area `beyond` (a bool mask of the crop) refilled, or unchanged."""
+        if self.prob <= 0:
+            return pixels
+        roll = tf.random.uniform([])
+        noise = tf.random.uniform(tf.shape(pixels), 0, 256, dtype=tf.int32)
+        colour = tf.random.uniform([3], 0, 256, dtype=tf.int32)
+        flat = tf.broadcast_to(colour, tf.shape(pixels))
+        fill = tf.cast(tf.where(roll < 0.75, noise, flat), pixels.dtype)
+        fill = tf.where(roll < 0.5, other, fill)
+        refilled = tf.where(beyond[..., None], fill, pixels)
+        return tf.cond(tf.random.uniform([]) < self.prob, lambda: refilled, lambda: pixels)
+
+
 def _mean_pixel() -> tf.Tensor:
     return tf.constant(np.array(IMAGENET_MEAN, np.float32) * 255)
 

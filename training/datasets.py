@@ -16,10 +16,11 @@ import importlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
-from xinh.inference.align import align
+from xinh.inference.align import align, alignment_matrix
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
 from xinh.inference.model_files import detector_files
@@ -255,3 +256,35 @@ def cached_crops(
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(cache, crops=crops, found=found)
     return crops, found
+
+
+def beyond_photo(shape: tuple[int, ...], matrix: np.ndarray, size: int) -> np.ndarray:
+    """Where a `size` crop made by `matrix` from a photo of `shape` lies beyond the photo (the
+    aligner repeats the photo's edge pixels there)."""
+    inside = np.full(shape[:2], 255, dtype=np.uint8)
+    warped = cv2.warpAffine(inside, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=0)
+    return warped == 0
+
+
+def cached_beyond(
+    records: list[Record], size: int, margin: float, cache_dir: Path, name: str
+) -> np.ndarray:
+    """For each record's crop (as `cached_crops` makes it), where it lies beyond the photo: (N,
+    size, size) bool, all False where no face was found. Computed once, then read from
+    `cache_dir`, beside the crops."""
+    crops = crop_cache_path(records, size, margin, cache_dir, name)
+    cache = crops.with_name(crops.stem + "-beyond.npz")
+    if cache.exists():
+        with np.load(cache) as stored:
+            return np.unpackbits(stored["beyond"], axis=-1, count=size).astype(bool)
+    detector = FaceDetector.create(*detector_files())
+    beyond = np.zeros((len(records), size, size), dtype=bool)
+    for i, record in enumerate(tqdm(records, desc=f"edges of {name}", unit="photo")):
+        decoded = decode(record.path.read_bytes())
+        faces = detector.detect(decoded.pixels) if decoded.ok else []
+        if faces:
+            matrix = alignment_matrix(faces[0], size, margin)
+            beyond[i] = beyond_photo(decoded.pixels.shape, matrix, size)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, beyond=np.packbits(beyond, axis=-1))
+    return beyond

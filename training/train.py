@@ -52,6 +52,7 @@ female_weight = 4.0  # a woman's gender error costs this many men's: kindness fi
 age_weight = 1.0
 erase_prob = 0.5  # random erasing (hides hair, clothes, features)
 lowres_prob = 0.0  # this share of crops shrunk to 24-80 pixels and enlarged back (small faces)
+surround_prob = 0.0  # this share of crops filled anew beyond their photo's edges (wider photos)
 dropout = 0.2
 mirror_average = True  # the bot averages each face with its mirror image (metadata says so)
 eval_every = 2  # validation report every this many epochs (and after each stage)
@@ -77,10 +78,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from training.augment import Augmentation, normalise  # noqa: E402
+from training.augment import Augmentation, Surroundings, normalise  # noqa: E402
 from training.datasets import (  # noqa: E402
     all_records,
     apply_review,
+    cached_beyond,
     cached_crops,
     load_label_review,
 )
@@ -127,6 +129,12 @@ crops = {
     for name, recs in records.items()
 }
 log.info("faces found: %s", {s: f"{found.mean():.1%}" for s, (_, found) in crops.items()})
+beyond = {  # where each crop lies beyond its photo (only needed to fill it anew)
+    name: cached_beyond(recs, input_size, margin, Path(cache_dir) / "crops", name)
+    if surround_prob
+    else np.zeros((len(recs), 1, 1), bool)
+    for name, recs in records.items()
+}
 taught, female_taught, embedded = {}, {}, {}  # the teacher's view, per source, NaN: no face
 if teacher:
     from training.peer_env import peer_python
@@ -220,11 +228,16 @@ def age_target(source: str, split: str, i: int) -> tuple[float, float]:
     return low, high
 
 
+def rows_of(source: str, split: str) -> list[int]:
+    """The faces of one source and split that were found and not left out by the label review."""
+    found = crops[source][1]
+    return [i for i, r in enumerate(records[source]) if r and r.split == split and found[i]]
+
+
 def table(source: str, split: str):
-    """Crops and targets of one source and split, faces found and not left out by the label
-    review only."""
-    pixels, found = crops[source]
-    rows = [i for i, r in enumerate(records[source]) if r and r.split == split and found[i]]
+    """Crops and targets of one source and split (`rows_of`)."""
+    pixels = crops[source][0]
+    rows = rows_of(source, split)
     targets = {
         "female": np.array([female_target(source, split, i) for i in rows], np.float32),
         "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
@@ -261,20 +274,32 @@ parts = []
 for source in records:
     pixels, targets, recs = table(source, "train")
     rows = epoch_rows(source, recs)
-    parts.append((pixels[rows], {k: v[rows] for k, v in targets.items()}))
+    edges = beyond[source][rows_of(source, "train")][rows]
+    parts.append((pixels[rows], edges, {k: v[rows] for k, v in targets.items()}))
     log.info("train faces from %s: %d (%d distinct)", source, len(rows), len(recs))
 train_x = np.concatenate([p[0] for p in parts])
-train_y = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
+train_beyond = np.concatenate([p[1] for p in parts])
+train_y = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
 if subset:
     pick = rng.permutation(len(train_x))[:subset]
-    train_x, train_y = train_x[pick], {k: v[pick] for k, v in train_y.items()}
+    train_x, train_beyond = train_x[pick], train_beyond[pick]
+    train_y = {k: v[pick] for k, v in train_y.items()}
 val = {source: table(source, "val") for source in records}
 log.info("train faces: %d; val faces: %s", len(train_x), {s: len(v[0]) for s, v in val.items()})
 
 augmentation = Augmentation(input_size, erase_prob, lowres_prob)
+surroundings = Surroundings(surround_prob)
+faces_ds = tf.data.Dataset.from_tensor_slices((train_x, train_beyond, train_y))
+if surround_prob:  # each face meets another training crop that may fill its surroundings
+    others = tf.data.Dataset.from_tensor_slices(train_x).shuffle(len(train_x), seed=seed + 1)
+    faces_ds = tf.data.Dataset.zip((faces_ds, others.repeat())).map(
+        lambda face, other: (surroundings(face[0], face[1], other), face[2]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+else:
+    faces_ds = faces_ds.map(lambda x, edges, y: (x, y))
 train_ds = (
-    tf.data.Dataset.from_tensor_slices((train_x, train_y))
-    .shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
+    faces_ds.shuffle(len(train_x), seed=seed, reshuffle_each_iteration=True)
     .map(lambda x, y: (augmentation(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     .batch(batch_size)
     .prefetch(tf.data.AUTOTUNE)
