@@ -20,7 +20,14 @@ def rate_face(
     rarely rated (see models/MODEL_CARD.md).
 
     The beauty verdict compares the score as shown (one decimal), so equal scores read equal."""
-    if face.box[3] < min_face_height:
+    too_small = face.box[3] < min_face_height
+    child = (
+        not too_small
+        and child_age is not None
+        and attributes.age is not None
+        and attributes.age < child_age
+    )
+    if too_small or child:
         return RatedFace(
             face=face,
             female_probability=attributes.female_probability,
@@ -28,17 +35,8 @@ def rate_face(
             beauty=attributes.beauty,
             verdict=None,
             age=attributes.age,
-            too_small=True,
-        )
-    if child_age is not None and attributes.age is not None and attributes.age < child_age:
-        return RatedFace(
-            face=face,
-            female_probability=attributes.female_probability,
-            gender=None,
-            beauty=attributes.beauty,
-            verdict=None,
-            age=attributes.age,
-            child=True,
+            child=child,
+            too_small=too_small,
         )
     female = attributes.female_probability >= female_threshold
     verdict = None
