@@ -1,11 +1,11 @@
-"""The face model: one LiteRT call per aligned face; probability of a woman's face, beauty
+"""The face model: LiteRT calls on each aligned face; probability of a woman's face, beauty
 score and, where the model has one, estimated age.
 
 Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin,
 normalisation, whether and when to average each face with its mirror image) and holds the
-operating thresholds, so none of them live in code. It may name a second, small gender network (the
-peer): fed the same tensor, its probability of a woman's face joins the main network's by the
-mean of their logits, which ranks women above men better than either alone.
+operating thresholds, so none of them live in code. It may name a second, small gender network
+(the peer): fed the same tensor, its probability of a woman's face joins the main network's by
+the mean of their logits, which ranks women above men better than either alone.
 """
 
 from __future__ import annotations
