@@ -507,3 +507,10 @@ def test_new_surroundings_fill_only_what_lies_beyond_the_photo() -> None:
     assert fills == {"other", "noise or colour"}
     unchanged = Surroundings(prob=0.0)(tf.constant(pixels), tf.constant(beyond), other)
     np.testing.assert_array_equal(np.asarray(unchanged), pixels)
+
+
+def test_share_text_gives_the_share_its_interval_and_count() -> None:
+    from training.metrics import share_text
+
+    assert share_text([True, False, False, False]) == "25.0% [4.6%–69.9%] (4)"
+    assert share_text([]) == "—"

@@ -81,6 +81,15 @@ def wilson_interval(share: float, n: int) -> tuple[float, float]:
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
+def share_text(hits: Sequence[bool]) -> str:
+    """The share of hits with its 95% interval and count, as the reports print it (a dash for
+    none)."""
+    if not len(hits):
+        return "—"
+    low, high = wilson_interval(float(np.mean(hits)), len(hits))
+    return f"{np.mean(hits):.1%} [{low:.1%}–{high:.1%}] ({len(hits)})"
+
+
 def pearson_interval(r: float, n: int) -> tuple[float, float]:
     """95% interval of a Pearson correlation `r` over `n` pairs (Fisher's z transform; NaN
     below four pairs)."""

@@ -32,7 +32,7 @@ from training.metrics import (
     is_young_child,
     may_be_rated,
     pearson_interval,
-    wilson_interval,
+    share_text,
 )
 from xinh.inference.align import align
 from xinh.inference.engine import Engine
@@ -144,14 +144,6 @@ def shares(found: list[Answer]) -> dict[str, list[bool]]:
     }
 
 
-def share(hits: list[bool]) -> str:
-    """A share with its 95% interval and count, or a dash."""
-    if not hits:
-        return "—"
-    low, high = wilson_interval(float(np.mean(hits)), len(hits))
-    return f"{np.mean(hits):.1%} [{low:.1%}–{high:.1%}] ({len(hits)})"
-
-
 def row(found: list[Answer]) -> list[str]:
     """The aims' figures on these answers."""
     figures = shares(found)
@@ -162,7 +154,7 @@ def row(found: list[Answer]) -> list[str]:
         low, high = pearson_interval(r, len(rated))
         pearson = f"{r:.2f} [{low:.2f}–{high:.2f}]"
     names = ["women called men", "men refused", "children as children", "adults as children"]
-    return [share(figures[name]) for name in names] + [pearson]
+    return [share_text(figures[name]) for name in names] + [pearson]
 
 
 def passes(found: list[Answer], settings: dict) -> bool:

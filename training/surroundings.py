@@ -21,7 +21,7 @@ import numpy as np
 
 from training.configurator import settings_of
 from training.datasets import all_records
-from training.metrics import is_adult, is_young_child, wilson_interval
+from training.metrics import is_adult, is_young_child, share_text
 from xinh.inference.align import align
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
@@ -63,12 +63,6 @@ def moved(face: Face, by: int) -> Face:
     return Face(box=(x + by, y + by, w, h), score=face.score, keypoints=points)
 
 
-def share(hits: list[bool]) -> str:
-    """A share with its 95% interval and count."""
-    low, high = wilson_interval(float(np.mean(hits)), len(hits))
-    return f"{np.mean(hits):.1%} [{low:.1%}–{high:.1%}] ({len(hits)})"
-
-
 def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     folders = settings["models"].split(",")
@@ -100,13 +94,13 @@ def main() -> None:
     for (folder, fill), rows in answers.items():
         women = [not f for r, f, c in rows if is_adult(r) and r.female]
         men = [not f for r, f, c in rows if is_adult(r) and not r.female]
-        print(f"| {folder} | {fill} | {share(women)} | {share(men)} |")
+        print(f"| {folder} | {fill} | {share_text(women)} | {share_text(men)} |")
     print("\n| model | beyond the photo | children 0-9 as children | adults 20+ as children |")
     print("| --- | --- | --- | --- |")
     for (folder, fill), rows in answers.items():
         young = [c for r, f, c in rows if is_young_child(r)]
         grown = [c for r, f, c in rows if is_adult(r)]
-        print(f"| {folder} | {fill} | {share(young)} | {share(grown)} |")
+        print(f"| {folder} | {fill} | {share_text(young)} | {share_text(grown)} |")
 
 
 if __name__ == "__main__":
