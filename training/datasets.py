@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from xinh.inference.align import align, alignment_matrix
 from xinh.inference.decode import decode
 from xinh.inference.detector import FaceDetector
 from xinh.inference.model_files import detector_files
+from xinh.inference.types import Face
 
 ETHNICITIES_UTK = ("white", "black", "asian", "indian", "others")
 SOURCES = ("utkface", "mebeauty", "fairface", "scut")
@@ -235,6 +237,17 @@ def preprocessing_fingerprint() -> str:
     return digest.hexdigest()[:8]
 
 
+def largest_faces(records: list[Record], desc: str) -> Iterator[tuple[int, np.ndarray, Face]]:
+    """Each record's index, photo pixels and largest face, as the bots' detector finds it
+    (records without a face are skipped), with a progress bar."""
+    detector = FaceDetector.create(*detector_files())
+    for i, record in enumerate(tqdm(records, desc=desc, unit="photo")):
+        decoded = decode(record.path.read_bytes())
+        faces = detector.detect(decoded.pixels) if decoded.ok else []
+        if faces:
+            yield i, decoded.pixels, faces[0]
+
+
 def cached_crops(
     records: list[Record], size: int, margin: float, cache_dir: Path, name: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -244,15 +257,11 @@ def cached_crops(
     if cache.exists():
         with np.load(cache) as stored:
             return stored["crops"], stored["found"]
-    detector = FaceDetector.create(*detector_files())
     crops = np.zeros((len(records), size, size, 3), dtype=np.uint8)
     found = np.zeros(len(records), dtype=bool)
-    for i, record in enumerate(tqdm(records, desc=f"aligning {name}", unit="photo")):
-        decoded = decode(record.path.read_bytes())
-        faces = detector.detect(decoded.pixels) if decoded.ok else []
-        if faces:
-            crops[i] = align(decoded.pixels, faces[0], size, margin)
-            found[i] = True
+    for i, pixels, face in largest_faces(records, f"aligning {name}"):
+        crops[i] = align(pixels, face, size, margin)
+        found[i] = True
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez(cache, crops=crops, found=found)
     return crops, found
@@ -277,14 +286,9 @@ def cached_beyond(
     if cache.exists():
         with np.load(cache) as stored:
             return np.unpackbits(stored["beyond"], axis=-1, count=size).astype(bool)
-    detector = FaceDetector.create(*detector_files())
     beyond = np.zeros((len(records), size, size), dtype=bool)
-    for i, record in enumerate(tqdm(records, desc=f"edges of {name}", unit="photo")):
-        decoded = decode(record.path.read_bytes())
-        faces = detector.detect(decoded.pixels) if decoded.ok else []
-        if faces:
-            matrix = alignment_matrix(faces[0], size, margin)
-            beyond[i] = beyond_photo(decoded.pixels.shape, matrix, size)
+    for i, pixels, face in largest_faces(records, f"edges of {name}"):
+        beyond[i] = beyond_photo(pixels.shape, alignment_matrix(face, size, margin), size)
     cache_dir.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, beyond=np.packbits(beyond, axis=-1))
     return beyond
