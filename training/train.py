@@ -47,6 +47,7 @@ mebeauty_repeat = 4  # small sets: show their faces this many times an epoch
 scut_repeat = 2
 fairface_repeat = 1  # everyday photos: every FairFace face this many times an epoch
 hard_repeat = 2  # FairFace's adult women 50+, Black and Indian: this many times an epoch
+asian_repeat = 1  # FairFace's East and Southeast Asian adults (the bot's audience): as above
 beauty_weight = 0.5
 female_weight = 4.0  # a woman's gender error costs this many men's: kindness first
 age_weight = 1.0
@@ -264,8 +265,19 @@ def epoch_rows(source: str, recs: list) -> np.ndarray:
                 for r in recs
             ]
         )
-        extra = max(hard_repeat - fairface_repeat, 0)
-        return np.concatenate([everyone] * fairface_repeat + [everyone[hard]] * extra)
+        asian = np.array(
+            [
+                r.age_low >= 20 and ethnicity_group(r) in ("east_asian", "southeast_asian")
+                for r in recs
+            ]
+        )
+        extra_hard = max(hard_repeat - fairface_repeat, 0)
+        extra_asian = max(asian_repeat - fairface_repeat, 0)
+        return np.concatenate(
+            [everyone] * fairface_repeat
+            + [everyone[hard]] * extra_hard
+            + [everyone[asian]] * extra_asian
+        )
     repeat = {"mebeauty": mebeauty_repeat, "scut": scut_repeat}[source]
     return np.tile(everyone, repeat)
 
