@@ -5,7 +5,8 @@ Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin
 normalisation, whether and when to average each face with its mirror image) and holds the
 operating thresholds, so none of them live in code. It may name a second, small gender network
 (the peer): fed the same tensor, its probability of a woman's face joins the main network's by
-the mean of their logits, which ranks women above men better than either alone.
+the mean of their logits, each clipped where the metadata says so that neither network alone
+outvotes a doubtful other, which ranks women above men better than either alone.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class ModelSpec:
     # The peer also reads the mirror image when the crop alone gives a joined probability in
     # this range ((0, 1): always, None: never); only when `mirror_average` is on.
     peer_mirror_between: tuple[float, float] | None = (0.0, 1.0)
+    # Each network's logit is clipped to +-this before the join (None: not clipped).
+    logit_clip: float | None = None
 
     @classmethod
     def load(cls, models_dir: Path) -> ModelSpec:
@@ -78,6 +81,7 @@ class ModelSpec:
             min_face_height=float(meta.get("small_faces", {}).get("min_face_height", 0.0)),
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
             peer_mirror_between=_mirror_between(meta.get("peer", {})),
+            logit_clip=_logit_clip(meta.get("peer", {})),
             mirror_when=_mirror_when(meta["input"].get("mirror_when")),
         )
 
@@ -88,6 +92,12 @@ def _mirror_when(entry: dict | None) -> MirrorWhen | None:
         return None
     female, age = entry["female_between"], entry["age_between"]
     return MirrorWhen((float(female[0]), float(female[1])), (float(age[0]), float(age[1])))
+
+
+def _logit_clip(peer: dict) -> float | None:
+    """The peer entry's `logit_clip`, if it has one."""
+    clip = peer.get("logit_clip")
+    return None if clip is None else float(clip)
 
 
 def _mirror_between(peer: dict) -> tuple[float, float] | None:
@@ -107,11 +117,17 @@ def reads_mirror(joined: np.ndarray | float, between: tuple[float, float] | None
     return (np.asarray(joined) >= between[0]) & (np.asarray(joined) <= between[1])
 
 
-def joined_probability(probabilities: Sequence[float | np.ndarray]) -> float | np.ndarray:
+def joined_probability(
+    probabilities: Sequence[float | np.ndarray], clip: float | None = None
+) -> float | np.ndarray:
     """Several networks' probabilities (of one face, or each an array over the same faces)
-    joined by the mean of their logits."""
+    joined by the mean of their logits, each first clipped to +-`clip` (None: not clipped) so
+    that one confident network cannot outvote the others however sure it is."""
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
-    return 1 / (1 + np.exp(-np.mean(np.log(p / (1 - p)), axis=0)))
+    logits = np.log(p / (1 - p))
+    if clip is not None:
+        logits = np.clip(logits, -clip, clip)
+    return 1 / (1 + np.exp(-np.mean(logits, axis=0)))
 
 
 class _Network:
@@ -167,10 +183,10 @@ class FaceModel:
             answer = {key: (value + again[key]) / 2 for key, value in answer.items()}
         female = answer["female"]
         if theirs is not None:
-            joined = float(joined_probability([female, theirs]))
+            joined = float(joined_probability([female, theirs], self.spec.logit_clip))
             if mirrored is not None and reads_mirror(joined, self.spec.peer_mirror_between):
                 theirs = (theirs + self._peer.run(mirrored)["female"]) / 2
-                joined = float(joined_probability([female, theirs]))
+                joined = float(joined_probability([female, theirs], self.spec.logit_clip))
             female = joined
         age = _years(answer)
         beauty = min(10.0, max(1.0, answer["beauty"]))
@@ -183,7 +199,7 @@ class FaceModel:
             return True
         female = answer["female"]
         if theirs is not None:
-            female = joined_probability([female, theirs])
+            female = joined_probability([female, theirs], self.spec.logit_clip)
         return bool(when.wanted(female, _years(answer)))
 
 

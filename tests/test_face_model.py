@@ -133,3 +133,19 @@ def test_joined_probability_is_symmetric_and_bounded() -> None:
     assert joined_probability([0.2, 0.8]) == pytest.approx(0.5)
     assert joined_probability([0.9, 0.9]) == pytest.approx(0.9)
     assert 0 < joined_probability([0.0, 0.0]) < joined_probability([1.0, 0.0]) < 1
+
+
+def test_clipped_join_bounds_what_one_confident_network_can_say() -> None:
+    sure_no, doubtful_yes = 1e-6, 0.7
+    unclipped = joined_probability([sure_no, doubtful_yes])
+    clipped = joined_probability([sure_no, doubtful_yes], clip=3.0)
+    assert unclipped < 0.01 < clipped < 0.5
+    assert joined_probability([0.2, 0.8], clip=3.0) == pytest.approx(0.5)
+    assert joined_probability([0.9, 0.6], clip=3.0) == pytest.approx(joined_probability([0.9, 0.6]))
+    assert joined_probability([1.0, 1.0], clip=3.0) == pytest.approx(1 / (1 + np.exp(-3.0)))
+
+
+def test_the_shipped_metadata_says_how_the_join_is_clipped() -> None:
+    spec = ModelSpec.load(models_dir())
+    meta = json.loads((models_dir() / METADATA_FILE).read_text())
+    assert spec.logit_clip == meta["peer"].get("logit_clip")

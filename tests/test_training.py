@@ -39,7 +39,7 @@ from training.metrics import (
     wilson_interval,
 )
 from training.peer_targets import cached_peer_female
-from training.retune import mirror_when_of
+from training.retune import logit_clip_of, mirror_when_of
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
 from xinh.inference.face_model import FaceModel, MirrorWhen
@@ -410,6 +410,12 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     everywhere = json.loads((out / "xinh-face.json").read_text())
     assert everywhere["input"]["mirror_when"] == {"female_between": [0, 1], "age_between": [0, 200]}
     assert everywhere["thresholds"] == metadata["thresholds"]  # every face still looks twice
+    run = subprocess.run(
+        [*command, "--logit_clip=3"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    clipped = json.loads((out / "xinh-face.json").read_text())
+    assert clipped["peer"]["logit_clip"] == 3.0 and "clipped to +-3" in clipped["peer"]["join"]
 
     command = [sys.executable, "-m", "training.crossfit", f"--data_dir={data}", "--repeats=2"]
     command += [f"--cache_dir={cache}", f"--models={out},{out}+{models_dir()}"]
@@ -453,6 +459,13 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert "On the dataset's own labels: gender accuracy" in card
     assert (out / "roc_by_ethnicity.png").stat().st_size > 0
     assert (out / "beauty_scatter.png").stat().st_size > 0
+
+
+def test_retune_reads_the_join_clip() -> None:
+    assert logit_clip_of("none") is None
+    assert logit_clip_of("3") == 3.0
+    with pytest.raises(SystemExit):
+        logit_clip_of("-1")
 
 
 def test_retune_reads_where_the_main_network_looks_again() -> None:

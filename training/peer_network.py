@@ -62,6 +62,13 @@ MAIN_BLOCKS = 2
 MIRROR_BETWEEN = (0.05, 0.80)
 
 
+def join_sentence(clip: float | None) -> str:
+    """The metadata's sentence for how the two networks' answers are joined (`clip`: each logit
+    clipped to +-clip first, None: not)."""
+    join = "female = sigmoid(mean of the two networks' logits of female"
+    return f"{join})" if clip is None else f"{join}, each clipped to +-{clip:g})"
+
+
 def peer_weights(cache: Path) -> dict[str, np.ndarray]:
     """The peer's weights by name, fetched (once) and verified, 8-bit steps turned to floats."""
     manifest = json.loads(fetch_package_file(MANIFEST, cache).read_text())
@@ -227,7 +234,7 @@ def write_peer(tflite: bytes, folder: Path, metadata: dict, cache: Path) -> dict
     gap = float(np.max(np.abs(lite - reference_female(noise, cache))))
     return {
         "model_file": PEER_FILE,
-        "join": "female = sigmoid(mean of the two networks' logits of female)",
+        "join": join_sentence(None),
         "mirror_between": list(MIRROR_BETWEEN),
         "source": (
             f"{WEIGHTS.member} (sha256 {WEIGHTS.sha256}) and {Path(MANIFEST.member).name} "
