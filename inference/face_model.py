@@ -60,7 +60,7 @@ class ModelSpec:
     # The peer also reads the mirror image when the crop alone gives a joined probability in
     # this range ((0, 1): always, None: never); only when `mirror_average` is on.
     peer_mirror_between: tuple[float, float] | None = (0.0, 1.0)
-    # Each network's logit is clipped to +-this before the join (None: not clipped).
+    # Each network's logit is clipped to +-this before the answer's join (None: not clipped).
     logit_clip: float | None = None
 
     @classmethod
@@ -172,7 +172,8 @@ class FaceModel:
         its two outputs: steadier than either alone. Both networks read the crop first; the main
         one reads the mirror image where `mirror_when` says a second look may change the
         verdict (every face without it), then the peer where the joined probability so far
-        lies in `peer.mirror_between`: the time goes to the uncertain faces.
+        lies in `peer.mirror_between`: the time goes to the uncertain faces. Those choices read
+        the plain join; only the answer's join is clipped (`logit_clip`).
         """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
         answer = self._network.run(tensor)
@@ -183,11 +184,10 @@ class FaceModel:
             answer = {key: (value + again[key]) / 2 for key, value in answer.items()}
         female = answer["female"]
         if theirs is not None:
-            joined = float(joined_probability([female, theirs], self.spec.logit_clip))
+            joined = joined_probability([female, theirs])
             if mirrored is not None and reads_mirror(joined, self.spec.peer_mirror_between):
                 theirs = (theirs + self._peer.run(mirrored)["female"]) / 2
-                joined = float(joined_probability([female, theirs], self.spec.logit_clip))
-            female = joined
+            female = float(joined_probability([female, theirs], self.spec.logit_clip))
         age = _years(answer)
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)
@@ -199,7 +199,7 @@ class FaceModel:
             return True
         female = answer["female"]
         if theirs is not None:
-            female = joined_probability([female, theirs], self.spec.logit_clip)
+            female = joined_probability([female, theirs])
         return bool(when.wanted(female, _years(answer)))
 
 

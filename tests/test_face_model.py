@@ -149,3 +149,18 @@ def test_the_shipped_metadata_says_how_the_join_is_clipped() -> None:
     spec = ModelSpec.load(models_dir())
     meta = json.loads((models_dir() / METADATA_FILE).read_text())
     assert spec.logit_clip == meta["peer"].get("logit_clip")
+
+
+def test_the_clip_changes_the_answer_only_not_which_faces_get_a_second_look(
+    detector: FaceDetector, astronaut_jpeg: bytes
+) -> None:
+    spec = ModelSpec.load(models_dir())
+    face = _crop(detector, astronaut_jpeg, spec)
+    noise = np.random.default_rng(0).integers(0, 256, face.shape, dtype=np.uint8)
+    plain = FaceModel(replace(spec, logit_clip=None))
+    clipped = FaceModel(replace(spec, logit_clip=0.5))
+    for crop in (face, noise):
+        a, b = plain.predict(crop), clipped.predict(crop)
+        assert (a.age, a.beauty) == (b.age, b.beauty)
+        assert 1 / (1 + np.exp(0.5)) <= b.female_probability <= 1 / (1 + np.exp(-0.5))
+    assert plain.predict(face).female_probability > clipped.predict(face).female_probability
