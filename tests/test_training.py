@@ -464,8 +464,9 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
 def test_retune_reads_the_join_clip() -> None:
     assert logit_clip_of("none") is None
     assert logit_clip_of("3") == 3.0
-    with pytest.raises(SystemExit):
-        logit_clip_of("-1")
+    for wrong in ("-1", "three", "nan"):
+        with pytest.raises(SystemExit, match="positive number"):
+            logit_clip_of(wrong)
 
 
 def test_retune_reads_where_the_main_network_looks_again() -> None:

@@ -50,8 +50,11 @@ def logit_clip_of(setting: str) -> float | None:
     """`logit_clip`'s setting as a bound: "none" is None, else a positive number."""
     if setting == "none":
         return None
-    clip = float(setting)
-    if clip <= 0:
+    try:
+        clip = float(setting)
+    except ValueError:
+        clip = 0.0
+    if not clip > 0:
         raise SystemExit(f"--logit_clip={setting}: give a positive number, or none")
     return clip
 
