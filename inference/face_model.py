@@ -5,8 +5,8 @@ Its metadata file (models/xinh-face.json) says how to feed it (crop size, margin
 normalisation, whether and when to average each face with its mirror image) and holds the
 operating thresholds, so none of them live in code. It may name a second, small gender network
 (the peer): fed the same tensor, its probability of a woman's face joins the main network's by
-the (weighted) mean of their logits, each clipped where the metadata says so that neither
-network alone outvotes a doubtful other, which ranks women above men better than either alone.
+the mean of their logits, each clipped where the metadata says so that neither network alone
+outvotes a doubtful other, which ranks women above men better than either alone.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ class ModelSpec:
     peer_mirror_between: tuple[float, float] | None = (0.0, 1.0)
     # Each network's logit is clipped to +-this before the answer's join (None: not clipped).
     logit_clip: float | None = None
-    # The peer's share of the answer's join (the main network's is the rest).
-    peer_weight: float = 0.5
 
     @classmethod
     def load(cls, models_dir: Path) -> ModelSpec:
@@ -84,7 +82,6 @@ class ModelSpec:
             peer_path=models_dir / meta["peer"]["model_file"] if "peer" in meta else None,
             peer_mirror_between=_mirror_between(meta.get("peer", {})),
             logit_clip=_logit_clip(meta.get("peer", {})),
-            peer_weight=float(meta.get("peer", {}).get("weight", 0.5)),
             mirror_when=_mirror_when(meta["input"].get("mirror_when")),
         )
 
@@ -121,19 +118,16 @@ def reads_mirror(joined: np.ndarray | float, between: tuple[float, float] | None
 
 
 def joined_probability(
-    probabilities: Sequence[float | np.ndarray],
-    clip: float | None = None,
-    weights: Sequence[float] | None = None,
+    probabilities: Sequence[float | np.ndarray], clip: float | None = None
 ) -> float | np.ndarray:
     """Several networks' probabilities (of one face, or each an array over the same faces)
-    joined by the mean of their logits (weighted by `weights`, None: equally), each first
-    clipped to +-`clip` (None: not clipped) so that one confident network cannot outvote the
-    others however sure it is."""
+    joined by the mean of their logits, each first clipped to +-`clip` (None: not clipped) so
+    that one confident network cannot outvote the others however sure it is."""
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
     logits = np.log(p / (1 - p))
     if clip is not None:
         logits = np.clip(logits, -clip, clip)
-    return 1 / (1 + np.exp(-np.average(logits, axis=0, weights=weights)))
+    return 1 / (1 + np.exp(-np.mean(logits, axis=0)))
 
 
 class _Network:
@@ -179,8 +173,7 @@ class FaceModel:
         one reads the mirror image where `mirror_when` says a second look may change the
         verdict (every face without it), then the peer where the joined probability so far
         lies in `peer.mirror_between`: the time goes to the uncertain faces. Those choices read
-        the plain join; only the answer's join is clipped (`logit_clip`) and weighted
-        (`peer_weight`).
+        the plain join; only the answer's join is clipped (`logit_clip`).
         """
         tensor = (crop.astype(np.float32) - self._mean) * self._inv_std
         answer = self._network.run(tensor)
@@ -194,8 +187,7 @@ class FaceModel:
             joined = joined_probability([female, theirs])
             if mirrored is not None and reads_mirror(joined, self.spec.peer_mirror_between):
                 theirs = (theirs + self._peer.run(mirrored)["female"]) / 2
-            weights = (1 - self.spec.peer_weight, self.spec.peer_weight)
-            female = float(joined_probability([female, theirs], self.spec.logit_clip, weights))
+            female = float(joined_probability([female, theirs], self.spec.logit_clip))
         age = _years(answer)
         beauty = min(10.0, max(1.0, answer["beauty"]))
         return Attributes(female_probability=female, beauty=beauty, age=age)

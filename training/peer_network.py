@@ -62,11 +62,10 @@ MAIN_BLOCKS = 2
 MIRROR_BETWEEN = (0.05, 0.80)
 
 
-def join_sentence(clip: float | None, peer_weight: float = 0.5) -> str:
+def join_sentence(clip: float | None) -> str:
     """The metadata's sentence for how the two networks' answers are joined (`clip`: each logit
-    clipped to +-clip first, None: not; `peer_weight`: the peer's share of the mean)."""
-    mean = "mean" if peer_weight == 0.5 else f"mean, the peer's weighed {peer_weight:g},"
-    join = f"female = sigmoid({mean} of the two networks' logits of female"
+    clipped to +-clip first, None: not)."""
+    join = "female = sigmoid(mean of the two networks' logits of female"
     return f"{join})" if clip is None else f"{join}, each clipped to +-{clip:g})"
 
 

@@ -35,7 +35,6 @@ mirror_average = "keep"  # true: also run each face mirrored and average the two
 mirror_when = "keep"
 # with a peer network: each network's logit clipped to +-this before the join ("none": not)
 logit_clip = "keep"
-peer_weight = "keep"  # with a peer network: its share of the answer's join, between 0 and 1
 # -------------------------------------------------------------------------------------------
 
 
@@ -60,17 +59,6 @@ def logit_clip_of(setting: str) -> float | None:
     return clip
 
 
-def peer_weight_of(setting: str) -> float:
-    """`peer_weight`'s setting as a share: a number strictly between 0 and 1."""
-    try:
-        weight = float(setting)
-    except ValueError:
-        weight = 0.0
-    if not 0 < weight < 1:
-        raise SystemExit(f"--peer_weight={setting}: give a number between 0 and 1")
-    return weight
-
-
 def main() -> None:
     settings = settings_of(globals(), sys.argv[1:])
     data, models = Path(settings["data_dir"]), Path(settings["models_dir"])
@@ -83,10 +71,6 @@ def main() -> None:
         if spec.peer_path is None:
             raise SystemExit("--logit_clip joins a peer network's answer: this model has none")
         spec = replace(spec, logit_clip=logit_clip_of(settings["logit_clip"]))
-    if settings["peer_weight"] != "keep":
-        if spec.peer_path is None:
-            raise SystemExit("--peer_weight weighs a peer network's answer: this model has none")
-        spec = replace(spec, peer_weight=peer_weight_of(settings["peer_weight"]))
     records, _ = all_records(data)
     crops = Path(settings["cache_dir"]) / "crops"
     faces = validation_faces(records, spec.input_size, spec.margin, crops, settings["label_review"])
@@ -106,12 +90,9 @@ def main() -> None:
         metadata["input"]["mirror_when"] = asdict(spec.mirror_when)
     if "peer" in metadata:
         metadata["peer"].pop("logit_clip", None)
-        metadata["peer"].pop("weight", None)
         if spec.logit_clip is not None:
             metadata["peer"]["logit_clip"] = spec.logit_clip
-        if spec.peer_weight != 0.5:
-            metadata["peer"]["weight"] = spec.peer_weight
-        metadata["peer"]["join"] = join_sentence(spec.logit_clip, spec.peer_weight)
+        metadata["peer"]["join"] = join_sentence(spec.logit_clip)
     metadata["thresholds"] = asdict(thresholds)
     metadata["validation"] = {
         source: evaluate_predictions(
