@@ -1,9 +1,9 @@
 """The training and threshold code: the kind threshold rule and the child cut, the four
 sources' records and the one beauty scale, the settings parser, the losses, the label review,
-the beauty teacher's regression, the peer's and the ensemble's cached views, and the whole
-training, retuning, cross-fitting, label-flagging and evaluation scripts on a tiny slice of the
-real data (crops by the engine's aligner, Keras, LiteRT export and parity, the validation tables
-written into the model card)."""
+the beauty teacher's regression, the peer gender model's answers, and the whole training,
+peer-joining, retuning, cross-fitting, label-flagging and evaluation scripts on a tiny slice of
+the real data (crops by the engine's aligner, Keras, LiteRT export and parity, the validation
+tables written into the model card)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import csv
 import json
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from training.age_and_gender import peer_female
 from training.configurator import settings_of
 from training.datasets import (
     Record,
@@ -29,7 +29,6 @@ from training.datasets import (
     scut_records,
     utkface_records,
 )
-from training.ensemble_targets import cached_ensemble_view, load_specs
 from training.flag_labels import contradicted
 from training.metrics import (
     age_group,
@@ -38,11 +37,10 @@ from training.metrics import (
     pearson_interval,
     wilson_interval,
 )
-from training.peer_targets import cached_peer_female
 from training.retune import logit_clip_of, mirror_when_of
 from training.teacher import fit_gender_probe, fit_ridge_cv
 from training.thresholds import child_age_cut, choose_thresholds
-from xinh.inference.face_model import FaceModel, MirrorWhen
+from xinh.inference.face_model import MirrorWhen
 from xinh.inference.model_files import models_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,15 +141,16 @@ def test_fairface_and_scut_records_split_stably_and_share_one_beauty_scale(
 
 
 def test_on_off_settings_parse_true_and_false() -> None:
-    defaults = {"teacher": False, "mirror_average": True, "epochs": 7}
-    assert settings_of(defaults, ["--teacher=true", "--mirror_average=false", "--epochs=2"]) == {
-        "teacher": True,
+    defaults = {"review_flagged": False, "mirror_average": True, "epochs": 7}
+    given = ["--review_flagged=true", "--mirror_average=false", "--epochs=2"]
+    assert settings_of(defaults, given) == {
+        "review_flagged": True,
         "mirror_average": False,
         "epochs": 2,
     }
-    assert settings_of(defaults, ["--teacher=1"])["teacher"] is True
+    assert settings_of(defaults, ["--review_flagged=1"])["review_flagged"] is True
     with pytest.raises(SystemExit, match="give true or false"):
-        settings_of(defaults, ["--teacher=maybe"])
+        settings_of(defaults, ["--review_flagged=maybe"])
 
 
 def test_age_loss_is_zero_inside_the_interval_and_grows_outside() -> None:
@@ -282,7 +281,9 @@ def test_men_refused_is_reported_per_ethnicity_and_age_group() -> None:
     assert metrics["women_by_age"] == {"20-29": 1, "60-69": 1}
 
 
-def test_the_peers_view_is_computed_once_and_read_back(tmp_path: Path) -> None:
+def test_the_peers_answer_is_read_per_photo_and_nan_where_it_finds_no_face(
+    tmp_path: Path,
+) -> None:
     fake_peer = tmp_path / "python"
     fake_peer.write_text(
         "#!/bin/sh\n"
@@ -293,33 +294,7 @@ def test_the_peers_view_is_computed_once_and_read_back(tmp_path: Path) -> None:
     )
     fake_peer.chmod(0o755)
     paths = [Path("a.jpg"), Path("none.jpg"), Path("b.jpg")]
-    first = cached_peer_female(paths, "utkface", tmp_path / "cache", fake_peer)
-    fake_peer.unlink()
-    again = cached_peer_female(paths, "utkface", tmp_path / "cache", fake_peer)
-    np.testing.assert_array_equal(first, [0.25, np.nan, 0.25])
-    np.testing.assert_array_equal(again, first)
-
-
-def test_the_ensembles_view_is_the_mean_of_its_models_computed_once(tmp_path: Path) -> None:
-    spec = load_specs(str(models_dir()), 112, 0.25)[0]
-    one_pass = replace(spec, mirror_average=False)
-    pixels = np.random.default_rng(0).integers(0, 256, (3, 112, 112, 3), dtype=np.uint8)
-    found = np.array([True, False, True])
-    view = cached_ensemble_view([spec, one_pass], "scut", pixels, found, tmp_path)
-    for i in (0, 2):
-        alone = [FaceModel(s).predict(pixels[i]) for s in (spec, one_pass)]
-        assert view.female[i] == pytest.approx(np.mean([a.female_probability for a in alone]))
-        assert view.log_age[i] == pytest.approx(np.mean([np.log1p(a.age) for a in alone]))
-    assert np.isnan(view.female[1]) and np.isnan(view.log_age[1])
-    (stored,) = (tmp_path / "ensemble").glob("scut-*.npy")
-    np.save(stored, np.zeros((3, 2)))
-    again = cached_ensemble_view([spec, one_pass], "scut", pixels, found, tmp_path)
-    np.testing.assert_array_equal(again.log_age, np.zeros(3))
-
-
-def test_an_ensemble_member_must_read_crops_like_the_run() -> None:
-    with pytest.raises(SystemExit, match="reads 112 px crops"):
-        load_specs(str(models_dir()), 128, 0.25)
+    np.testing.assert_array_equal(peer_female(paths, fake_peer), [0.25, np.nan, 0.25])
 
 
 def test_a_share_seen_in_few_faces_has_a_wide_interval() -> None:
@@ -372,9 +347,6 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
         "--head_epochs=1",
         "--batch_size=16",
         "--mebeauty_repeat=1",
-        f"--ensemble={models_dir()}",
-        "--ensemble_age=0.5",
-        "--peer_join=true",
     ]
     weights = ROOT / ".cache" / "xinh" / "mobilenet_v2-b0353104.pth"
     if weights.exists():
@@ -388,12 +360,9 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     assert set(metadata["training"]["litert_parity_max_abs"]) == {"female", "beauty", "log_age"}
     assert max(metadata["training"]["litert_parity_max_abs"].values()) < 1e-3
     assert (out / "xinh_face.tflite").stat().st_size > 1_000_000
-    assert (out / metadata["peer"]["model_file"]).is_file()
-    assert metadata["peer"]["litert_parity_max_abs"] < 2e-3  # half-precision weights
     log = (out / "training-log.txt").read_text()
     assert "command: python -m training.train" in log and "train faces from scut" in log
     assert "FairFace" in metadata["training"]["data"] and metadata["beauty_scale"]["scut_slope"] > 1
-    assert "age too" in metadata["training"]["data"] and "ensemble targets, scut" in log
 
     cache = tmp_path / "cache"
     command = [sys.executable, "-m", "training.retune", f"--data_dir={data}", f"--models_dir={out}"]
@@ -401,8 +370,17 @@ def test_training_and_evaluation_on_a_tiny_slice(shared_data: Path, tmp_path: Pa
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     retuned = json.loads((out / "xinh-face.json").read_text())
-    assert retuned["thresholds"] == metadata["thresholds"]
+    assert retuned["thresholds"] == metadata["thresholds"]  # LiteRT chooses as Keras did
     assert retuned["training"]["retuned"].startswith("python -m training.retune --data_dir=")
+
+    peer_command = [sys.executable, "-m", "training.peer_network", f"--models_dir={out}"]
+    run = subprocess.run(peer_command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    metadata = json.loads((out / "xinh-face.json").read_text())
+    assert (out / metadata["peer"]["model_file"]).is_file()
+    assert metadata["peer"]["litert_parity_max_abs"] < 2e-3  # half-precision weights
     run = subprocess.run(
         [*command, "--mirror_when=0,1,0,200"], cwd=ROOT, capture_output=True, text=True, timeout=300
     )

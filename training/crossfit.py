@@ -23,7 +23,6 @@ import numpy as np
 from training.aims import AIMS
 from training.configurator import settings_of
 from training.datasets import Record, all_records
-from training.ensemble_targets import aged_spec
 from training.metrics import evaluate_predictions, is_adult
 from training.thresholds import beautiful_cut, choose_thresholds
 from training.validation import (
@@ -33,6 +32,7 @@ from training.validation import (
     validation_answers,
     validation_faces,
 )
+from xinh.inference.face_model import ModelSpec
 
 # --- settings (override any as --name=value) ---------------------------------------------
 data_dir = "../shared/data"
@@ -120,6 +120,14 @@ def crossfit_figures(
         margins = cross_fitted(every, fold_of(every.records, folds, rng), beautiful)
         runs.append(figures(margins, 0.0, 0.0))
     return {aim.name: float(np.mean([run[aim.name] for run in runs])) for aim in AIMS}
+
+
+def aged_spec(models_dir: Path) -> ModelSpec:
+    """The model in `models_dir`, which must estimate ages (the aims include children's)."""
+    spec = ModelSpec.load(models_dir)
+    if spec.child_age is None:
+        raise SystemExit(f"{models_dir} estimates no age: pick models with an age head (2.0.0 on).")
+    return spec
 
 
 def models_answers(

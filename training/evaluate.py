@@ -38,6 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
+from training.age_and_gender import peer_female  # noqa: E402
 from training.aims import AIMS, Aim, men_in, women_in  # noqa: E402
 from training.datasets import Record, all_records, apply_review, load_label_review  # noqa: E402
 from training.metrics import (  # noqa: E402
@@ -49,7 +50,6 @@ from training.metrics import (  # noqa: E402
     wilson_interval,
 )
 from training.peer_env import peer_python  # noqa: E402
-from training.peer_targets import peer_female  # noqa: E402
 from xinh.inference.engine import Engine  # noqa: E402
 from xinh.inference.types import RatedFace  # noqa: E402
 

@@ -1,11 +1,10 @@
-"""The face model's losses: kind gender cross-entropy, masked regression, age intervals and
-embedding distillation. Targets below zero (or `NO_EMBEDDING`) mean "no label"."""
+"""The face model's losses: kind gender cross-entropy, masked regression and age intervals.
+Targets below zero mean "no label"."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-NO_EMBEDDING = -100.0  # fills the embedding target of a face the teacher could not embed
 NO_AGE = -1.0  # fills both ends of the age target of a face whose age is unknown
 
 
@@ -40,11 +39,4 @@ def interval_mse(y_true, y_pred):
     mask = tf.cast(low > NO_AGE / 2, tf.float32)
     below, above = tf.nn.relu(low - y_pred), tf.nn.relu(y_pred - high)
     errors = tf.square(below) + tf.square(above)
-    return tf.reduce_sum(mask * errors) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-def embedding_mse(y_true, y_pred):
-    """Mean squared error over the embedding's dimensions, faces without one left out."""
-    mask = tf.cast(y_true[:, 0] > NO_EMBEDDING / 2, tf.float32)
-    errors = tf.reduce_mean(tf.square(y_true - y_pred), axis=1)
     return tf.reduce_sum(mask * errors) / tf.maximum(tf.reduce_sum(mask), 1.0)

@@ -1,9 +1,7 @@
 """The face model's network: a MobileNetV2 backbone (ImageNet start) and its heads.
 
 Shipped heads: `female` (probability the face is a woman's), `beauty` (rating on MEBeauty's
-1-10 scale) and `log_age` (log(1 + years)). An optional `embedding` head learns a teacher's
-face embeddings and is dropped at export, as `served` shows. `joined` trains the network's
-gender as the bot answers it when a peer network is joined with it.
+1-10 scale) and `log_age` (log(1 + years)). `served` is what ships; `litert_bytes` exports it.
 """
 
 from __future__ import annotations
@@ -20,14 +18,13 @@ SHIPPED_OUTPUTS = ("female", "beauty", "log_age")
 
 @dataclass(frozen=True, slots=True)
 class NetworkSpec:
-    """The network's shape: input side, dropout before the heads, the beauty head's starting
-    bias (the mean rating) and the teacher embedding's width (0: no embedding head)."""
+    """The network's shape: input side, dropout before the heads and the regression heads'
+    starting biases (the mean rating and the mean log age)."""
 
     input_size: int = 112
     dropout: float = 0.2
     mean_beauty: float = 6.0
     mean_log_age: float = 3.3
-    embedding_width: int = 0
     seed: int = 1337
 
 
@@ -47,31 +44,15 @@ def build_network(spec: NetworkSpec, weights_cache: Path) -> tuple[keras.Model, 
             1, name="log_age", bias_initializer=keras.initializers.Constant(spec.mean_log_age)
         )(features),
     }
-    if spec.embedding_width:
-        heads["embedding"] = keras.layers.Dense(spec.embedding_width, name="embedding")(features)
     return keras.Model(backbone.input, heads), backbone
 
 
 def served(network: keras.Model, input_size: int) -> keras.Model:
-    """What ships: the network with only its shipped outputs. It shares the network's layers,
+    """What ships: the network's shipped outputs as one model. It shares the network's layers,
     so it always reflects the latest weights."""
     image = keras.Input((input_size, input_size, 3), name="image")
     outputs = network(image)
     return keras.Model(image, {name: outputs[name] for name in SHIPPED_OUTPUTS})
-
-
-def joined(network: keras.Model, peer: keras.Model, input_size: int) -> keras.Model:
-    """The network with its `female` output joined with a frozen peer's, by the mean of their
-    logits, as `inference.face_model.joined_probability` joins them in the bot: trained so, the
-    network learns what the join gets wrong rather than what it gets wrong alone."""
-    peer.trainable = False
-    image = keras.Input((input_size, input_size, 3), name="image")
-    outputs = dict(network(image))
-    ours = keras.ops.clip(keras.ops.reshape(outputs["female"], (-1, 1)), 1e-7, 1 - 1e-7)
-    theirs = keras.ops.clip(keras.ops.reshape(peer(image)["female"], (-1, 1)), 1e-7, 1 - 1e-7)
-    logits = [keras.ops.log(p) - keras.ops.log1p(-p) for p in (ours, theirs)]
-    outputs["female"] = keras.ops.sigmoid((logits[0] + logits[1]) / 2)
-    return keras.Model(image, outputs)
 
 
 def litert_bytes(model: keras.Model, saved_dir: Path, float16: bool = False) -> bytes:

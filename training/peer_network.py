@@ -12,8 +12,6 @@ half precision (874 kB, so that both networks fit in 10 MB) and is checked again
 own graph, run by node on TensorFlow.js (`peer_reference.cjs`): they agree within 1e-3.
 
     python -m training.peer_network --models_dir=models   # writes peer_gender.tflite, links it
-
-(`python -m training.train --peer_join=true` trains Xinh's gender as joined with it, and ships it.)
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 MEBeauty has 1.7k rated faces, and a network fine-tuned on them alone overfits them. A ridge
 regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, run in the peer
 environment) generalises better and can rate any face; a logistic regression on the same
-embeddings tells women from men better than the student. training.train learns from all three:
-the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of female
-mixed into the gender targets, and the embeddings themselves (distillation). The teacher sees
-the crops of the engine's own detector and aligner, like the student; it is a training tool
-only and never ships.
+embeddings tells women from men better than the student. Models 1.0 and 1.1 learnt from all
+three (the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of
+female mixed into the gender targets, and the embeddings themselves; the model card's History
+says where that training code lives now); training.feature_ceiling still measures with it. The
+teacher sees the crops of the engine's own detector and aligner; it never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
 """

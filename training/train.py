@@ -59,15 +59,6 @@ mirror_average = True  # the bot averages each face with its mirror image (metad
 eval_every = 2  # validation report every this many epochs (and after each stage)
 label_review = "training/label_review.csv"  # reviewed UTKFace labels ("" for the raw ones)
 review_flagged = False  # also drop the training faces the review flagged unseen
-teacher = False  # also learn from the face-recognition teacher (training/teacher.py)
-embedding_weight = 1.0  # with the teacher: the student also learns its face embeddings
-gender_teacher = 0.5  # with the teacher: this share of a gender target is the teacher's
-peer_gender = 0.0  # this share of a gender target is the peer gender model's (peer_targets.py)
-ensemble = ""  # comma-separated trained models dirs: their mean answers (ensemble_targets.py)
-ensemble_gender = 0.5  # with `ensemble`: this share of a gender target is the models' mean
-ensemble_age = 0.0  # with `ensemble`: this share of an age target is the models' mean age
-peer_join = False  # train gender as joined with the peer network, and ship the peer beside it
-peer_env = ".cache/peer-venv"  # where the teacher's network and the peer gender model run
 seed = 1337
 subset = 0  # >0: train on only this many faces (a quick check of the whole script)
 version = "2.0.0"
@@ -88,26 +79,16 @@ from training.datasets import (  # noqa: E402
     load_label_review,
 )
 from training.imagenet_weights import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-from training.losses import (  # noqa: E402
-    NO_AGE,
-    NO_EMBEDDING,
-    embedding_mse,
-    interval_mse,
-    masked_mse,
-    weighted_bce,
-)
+from training.losses import NO_AGE, interval_mse, masked_mse, weighted_bce  # noqa: E402
 from training.metrics import CHILD_BELOW, ethnicity_group, evaluate_predictions  # noqa: E402
 from training.network import (  # noqa: E402
     SHIPPED_OUTPUTS,
     NetworkSpec,
     build_network,
-    joined,
     litert_bytes,
     served,
 )
-from training.package_files import default_cache_dir  # noqa: E402
 from training.thresholds import beautiful_cut, choose_thresholds  # noqa: E402
-from xinh.inference.face_model import joined_probability, reads_mirror  # noqa: E402
 
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -136,97 +117,32 @@ beyond = {  # where each crop lies beyond its photo (only needed to fill it anew
     else np.zeros((len(recs), 1, 1), bool)
     for name, recs in records.items()
 }
-taught, female_taught, embedded = {}, {}, {}  # the teacher's view, per source, NaN: no face
-if teacher:
-    from training.peer_env import peer_python
-    from training.teacher import gender_probe, standardised, teacher_embeddings, teacher_ratings
-
-    teacher_x = teacher_embeddings(records, Path(cache_dir), peer_python(Path(peer_env)))
-    ratings, ridge = teacher_ratings(records, teacher_x)
-    taught = {s: ratings[s] for s in ("utkface", "fairface")}
-    log.info("beauty teacher: ridge penalty %g (cross-validated on training faces)", ridge.alpha)
-female_peer = {}  # the peer gender model's probability of female, per source, NaN: no face
-if peer_gender:
-    from training.peer_env import peer_python
-    from training.peer_targets import cached_peer_female
-
-    python = peer_python(Path(peer_env))
-    female_peer = {
-        s: cached_peer_female([r.path for r in recs], s, Path(cache_dir), python)
-        for s, recs in records.items()
-    }
-    found_by_peer = {s: f"{np.isfinite(p).mean():.1%}" for s, p in female_peer.items()}
-    log.info("the peer gender model finds a face: %s", found_by_peer)
-female_ensemble, age_ensemble = {}, {}  # trained models' mean answers per source, NaN: no face
-if ensemble:
-    from training.ensemble_targets import cached_ensemble_view, load_specs
-
-    members = load_specs(ensemble, input_size, margin)
-    for s, (pixels, found) in crops.items():
-        view = cached_ensemble_view(members, s, pixels, found, Path(cache_dir))
-        female_ensemble[s], age_ensemble[s] = view.female, view.log_age
-        answered = np.isfinite(view.female)
-        labels = np.array([bool(r.female) for r in records[s]])
-        wrong = np.mean((view.female[answered] >= 0.5) != labels[answered])
-        log.info("ensemble targets, %s: %.1f%% of faces against their label", s, 100 * wrong)
 if label_review:  # after cropping: the crop cache follows the raw records' order
     review = load_label_review(Path(label_review), flagged=review_flagged)
     records["utkface"] = apply_review(records["utkface"], review)
-if teacher and gender_teacher:
-    probe = gender_probe(records, teacher_x)
-    female_taught = {s: probe.predict(e) for s, e in teacher_x.items()}
-if teacher and embedding_weight:
-    embedded = {
-        s: np.nan_to_num(e, nan=NO_EMBEDDING).astype(np.float32)
-        for s, e in standardised(teacher_x).items()
-    }
 
 
-def female_target(source: str, split: str, i: int) -> float:
-    """The gender a face trains on: its label (mixed with the teacher's, the peer's and the
-    trained ensemble's probabilities for training faces they saw), or -1 for a child under 10,
-    whose gender is never told."""
+def female_target(source: str, i: int) -> float:
+    """The gender a face trains on: its label, or -1 for a child under 10, whose gender is
+    never told."""
     record = records[source][i]
-    if record.age_high <= 10:
-        return -1.0
-    target = float(record.female)
-    if split != "train":
-        return target
-    mixes = (
-        (gender_teacher, female_taught),
-        (peer_gender, female_peer),
-        (ensemble_gender, female_ensemble),
-    )
-    for share, seen in mixes:
-        p = float(seen[source][i]) if source in seen else float("nan")
-        if p == p:
-            target = (1 - share) * target + share * p
-    return target
+    return -1.0 if record.age_high <= 10 else float(record.female)
 
 
-def beauty_target(source: str, split: str, i: int) -> float:
-    """The rating a face trains on (one scale), else the teacher's for training faces, else -1."""
+def beauty_target(source: str, i: int) -> float:
+    """The rating a face trains on (one scale), or -1 where the source has none."""
     rating = records[source][i].beauty
-    if rating != rating and split == "train" and source in taught:
-        rating = float(taught[source][i])
     return rating if rating == rating else -1.0
 
 
-def age_target(source: str, split: str, i: int) -> tuple[float, float]:
-    """The age interval a face trains on, as log(1 + years): its label's, both ends moved
-    `ensemble_age` of the way to the trained ensemble's answer for training faces it saw (that
-    answer alone where there is no label); NO_AGE where there is neither."""
+def age_target(source: str, i: int) -> tuple[float, float]:
+    """The age interval a face trains on, as log(1 + years); an exact age is the year it names
+    (UTKFace), an age group its years (FairFace, SCUT); NO_AGE where the source says nothing."""
     record = records[source][i]
-    seen = float("nan")
-    if split == "train" and ensemble_age and source in age_ensemble:
-        seen = float(age_ensemble[source][i])
     if record.age_low != record.age_low:
-        return (seen, seen) if seen == seen else (NO_AGE, NO_AGE)
+        return NO_AGE, NO_AGE
     high = record.age_high + 1 if record.age_high == record.age_low else record.age_high
-    low, high = float(np.log1p(record.age_low)), float(np.log1p(high))
-    if seen == seen:
-        low, high = ((1 - ensemble_age) * end + ensemble_age * seen for end in (low, high))
-    return low, high
+    return float(np.log1p(record.age_low)), float(np.log1p(high))
 
 
 def rows_of(source: str, split: str) -> list[int]:
@@ -240,12 +156,10 @@ def table(source: str, split: str):
     pixels = crops[source][0]
     rows = rows_of(source, split)
     targets = {
-        "female": np.array([female_target(source, split, i) for i in rows], np.float32),
-        "beauty": np.array([beauty_target(source, split, i) for i in rows], np.float32),
-        "log_age": np.array([age_target(source, split, i) for i in rows], np.float32),
+        "female": np.array([female_target(source, i) for i in rows], np.float32),
+        "beauty": np.array([beauty_target(source, i) for i in rows], np.float32),
+        "log_age": np.array([age_target(source, i) for i in rows], np.float32),
     }
-    if embedded:
-        targets["embedding"] = embedded[source][rows]
     return pixels[rows], targets, [records[source][i] for i in rows]
 
 
@@ -324,58 +238,36 @@ spec = NetworkSpec(
     dropout=dropout,
     mean_beauty=float(np.mean(train_y["beauty"][train_y["beauty"] >= 0])),
     mean_log_age=float(np.mean(train_y["log_age"][known_age])),
-    embedding_width=next(iter(embedded.values())).shape[1] if embedded else 0,
     seed=seed,
 )
-network, backbone = build_network(spec, Path(cache_dir) / "xinh")
-shipped = served(network, input_size)  # what xinh_face.tflite holds
-model = network  # what the losses train: with `peer_join`, gender as the bot will answer it
-if peer_join:
-    from training.peer_network import MIRROR_BETWEEN, as_shipped, build_peer, peer_weights
-
-    peer = build_peer(as_shipped(peer_weights(default_cache_dir())), IMAGENET_MEAN, IMAGENET_STD)
-    model = joined(network, peer, input_size)
+model, backbone = build_network(spec, Path(cache_dir) / "xinh")
+shipped = served(model, input_size)  # what xinh_face.tflite holds
 losses = {
     "female": weighted_bce(female_weight),
     "beauty": masked_mse,
     "log_age": interval_mse,
 }
 loss_weights = {"female": 1.0, "beauty": beauty_weight, "log_age": age_weight}
-if embedded:
-    losses["embedding"], loss_weights["embedding"] = embedding_mse, embedding_weight
 
 
-def forward(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
-    """The outputs of `net` (the shipped network, or the peer) on uint8 crops, in Keras, one
-    pass."""
-    outputs = {name: [] for name in net.output}
+def forward(pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The shipped network's outputs on uint8 crops, in Keras, one pass."""
+    outputs = {name: [] for name in shipped.output}
     for start in range(0, len(pixels), 256):
-        batch = net(normalise(pixels[start : start + 256]), training=False)
+        batch = shipped(normalise(pixels[start : start + 256]), training=False)
         for key in outputs:
             outputs[key].append(np.asarray(batch[key]).reshape(-1))
     return {key: np.concatenate(parts) for key, parts in outputs.items()}
 
 
-def seen(pixels: np.ndarray, net: keras.Model) -> dict[str, np.ndarray]:
-    """`net`'s outputs: one pass, or with `mirror_average` the mean with the mirror's."""
-    outputs = forward(pixels, net)
-    if mirror_average:
-        mirrored = forward(pixels[:, :, ::-1], net)
-        outputs = {key: (outputs[key] + mirrored[key]) / 2 for key in outputs}
-    return outputs
-
-
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """What the bot will answer (`FaceModel`: the network's mirror mean, gender joined with
-    the peer's under `peer_join`, the peer's mirror pass where the join is uncertain); the age
-    in years."""
-    outputs = seen(pixels, shipped)
-    if peer_join:
-        theirs = forward(pixels, peer)["female"]
-        again = reads_mirror(joined_probability([outputs["female"], theirs]), MIRROR_BETWEEN)
-        if mirror_average and again.any():
-            theirs[again] = (theirs[again] + forward(pixels[again][:, :, ::-1], peer)["female"]) / 2
-        outputs["female"] = joined_probability([outputs["female"], theirs])
+    """What the network alone will answer in the bot: with `mirror_average`, the mean with
+    the mirror image's outputs; the age in years. (`training.peer_network` then joins the
+    peer, and `training.retune` chooses the pair's thresholds.)"""
+    outputs = forward(pixels)
+    if mirror_average:
+        mirrored = forward(pixels[:, :, ::-1])
+        outputs = {key: (outputs[key] + mirrored[key]) / 2 for key in outputs}
     outputs["age"] = np.expm1(outputs.pop("log_age"))
     return outputs
 
@@ -439,7 +331,7 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 runner = Interpreter(model_content=tflite_bytes).get_signature_runner()
 input_name = next(iter(runner.get_input_details()))
 check_pixels = np.concatenate([v[0][:16] for v in val.values()])
-keras_out = forward(check_pixels, shipped)
+keras_out = forward(check_pixels)
 lite_out = {name: [] for name in SHIPPED_OUTPUTS}
 for crop in check_pixels:
     result = runner(**{input_name: np.asarray(normalise(crop[None]))})
@@ -495,20 +387,11 @@ metadata = {
         "data": "UTKFace (gender, age; hashed 10% val split; labels as reviewed in "
         f"{label_review or 'no review'}), MEBeauty (gender, beauty; the dataset's 2022 "
         "train/val split), FairFace (gender, age group, race; hashed 10% val split; CC BY 4.0) "
-        "and SCUT-FBP5500 (gender, beauty; its 60% training split, hashed 10% val split)"
-        f"{'; beauty, gender and embeddings from the teacher' if teacher else ''}"
-        f"{'; gender mixed with the peer gender model (CC0)' if peer_gender else ''}"
-        f"{'; gender mixed with the mean of trained models: ' + ensemble if ensemble else ''}"
-        f"{'; age too' if ensemble and ensemble_age else ''}. "
+        "and SCUT-FBP5500 (gender, beauty; its 60% training split, hashed 10% val split). "
         "UTKFace, MEBeauty and SCUT-FBP5500: non-commercial research only.",
         "litert_parity_max_abs": parity,
     },
     "validation": metrics,
 }
-if peer_join:
-    from training.peer_network import write_peer
-
-    peer_bytes = litert_bytes(peer, Path(cache_dir) / "peer_saved_model", float16=True)
-    metadata["peer"] = write_peer(peer_bytes, out, metadata, default_cache_dir())
 (out / "xinh-face.json").write_text(json.dumps(metadata, indent=2, default=float) + "\n")
 log.info("wrote %s (%.1f MB) and %s", model_file, len(tflite_bytes) / 1e6, out / "xinh-face.json")
