@@ -261,9 +261,10 @@ def forward(pixels: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def predict(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    """What the network alone will answer in the bot: with `mirror_average`, the mean with
-    the mirror image's outputs; the age in years. (`training.peer_network` then joins the
-    peer, and `training.retune` chooses the pair's thresholds.)"""
+    """The network's own answers, as `FaceModel` reads them before any join: with
+    `mirror_average`, the mean with the mirror image's outputs; the age in years.
+    (`training.peer_network` then joins the peer, and `training.retune` rechooses the
+    thresholds for the pair.)"""
     outputs = forward(pixels)
     if mirror_average:
         mirrored = forward(pixels[:, :, ::-1])
