@@ -5,9 +5,10 @@ regression on the embeddings of a face-recognition network (dlib's CC0 ResNet, r
 environment) generalises better and can rate any face; a logistic regression on the same
 embeddings tells women from men better than the student. Models 1.0 and 1.1 learnt from all
 three (the teacher's ratings of UTKFace's faces as extra beauty targets, its probabilities of
-female mixed into the gender targets, and the embeddings themselves; the model card's History
-says where that training code lives now); training.feature_ceiling still measures with it. The
-teacher sees the crops of the engine's own detector and aligner; it never ships.
+female mixed into the gender targets, and the embeddings themselves; the model card's
+Training section names the commit where that training code lives); training.feature_ceiling
+still measures with it. The teacher sees the crops of the engine's own detector and aligner;
+it never ships.
 
     python -m training.teacher      # embed (cached), fit, print its validation figures
 """
