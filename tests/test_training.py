@@ -167,18 +167,6 @@ def test_age_loss_is_zero_inside_the_interval_and_grows_outside() -> None:
     assert float(kind(child, miss)) == 0.0
 
 
-def test_only_the_stem_and_the_first_blocks_stay_frozen() -> None:
-    keras = pytest.importorskip("keras")
-    from training.network import freeze_first_blocks
-
-    backbone = keras.applications.MobileNetV2((112, 112, 3), include_top=False, weights=None)
-    freeze_first_blocks(backbone, 6)
-    frozen = {layer.name for layer in backbone.layers if layer.weights and not layer.trainable}
-    assert {"Conv1", "bn_Conv1", "expanded_conv_project", "block_5_project_BN"} <= frozen
-    assert not any(name.startswith(("block_6_", "block_10_", "Conv_1")) for name in frozen)
-    assert backbone.get_layer("block_6_expand").trainable
-
-
 def test_utkface_names_are_parsed_and_split_stably(tmp_path: Path) -> None:
     for name in ("25_1_2_2017.jpg.chip.jpg", "40_0_0_2017.jpg.chip.jpg", "bad_name.jpg", "3_1.jpg"):
         (tmp_path / name).write_bytes(b"")

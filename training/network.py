@@ -47,18 +47,6 @@ def build_network(spec: NetworkSpec, weights_cache: Path) -> tuple[keras.Model, 
     return keras.Model(backbone.input, heads), backbone
 
 
-def freeze_first_blocks(backbone: keras.Model, count: int) -> None:
-    """Keep the stem and the first `count` inverted-residual blocks (block 0 is
-    `expanded_conv`) as they are while the rest fine-tunes, BatchNorm statistics included:
-    MobileNetV2's blocks 0-5 are the ones that work above 7x7 at 112 pixels."""
-    if count <= 0:
-        return
-    stages = ("Conv1", "bn_Conv1", "expanded_conv") + tuple(f"block_{i}_" for i in range(1, count))
-    for layer in backbone.layers:
-        if layer.name.startswith(stages):
-            layer.trainable = False
-
-
 def served(network: keras.Model, input_size: int) -> keras.Model:
     """What ships: the network's shipped outputs as one model. It shares the network's layers,
     so it always reflects the latest weights."""

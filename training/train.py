@@ -41,7 +41,6 @@ head_epochs = 1  # backbone frozen: the new heads settle first
 epochs = 7  # then the whole network
 head_learning_rate = 1e-3
 learning_rate = 4e-4  # peak for fine-tuning, cosine decay to 0
-frozen_blocks = 0  # fine-tuning keeps the stem and this many first blocks as ImageNet made them
 weight_decay = 1e-4
 utkface_share = 0.4  # UTKFace's plentiful 20-49-year-olds: this share of them an epoch
 mebeauty_repeat = 4  # small sets: show their faces this many times an epoch
@@ -86,7 +85,6 @@ from training.network import (  # noqa: E402
     SHIPPED_OUTPUTS,
     NetworkSpec,
     build_network,
-    freeze_first_blocks,
     litert_bytes,
     served,
 )
@@ -313,7 +311,6 @@ model.fit(train_ds, epochs=head_epochs, callbacks=[EpochLog("heads")], verbose=2
 
 # --- stage 2: everything ------------------------------------------------------------------
 backbone.trainable = True
-freeze_first_blocks(backbone, frozen_blocks)
 steps = epochs * int(np.ceil(len(train_x) / batch_size))
 schedule = keras.optimizers.schedules.CosineDecay(
     learning_rate / 10, steps, alpha=0.0, warmup_target=learning_rate, warmup_steps=steps // 20
