@@ -83,8 +83,10 @@ def repeats(source: str, record) -> int:
     if source == "utkface":
         return int(not 20 <= record.age < 50 or rng.random() < utkface_share)
     if source == "fairface":
-        hard = record.female and record.age_low >= 20 and (
-            record.age_low >= 50 or ethnicity_group(record) in ("black", "indian")
+        hard = (
+            record.female
+            and record.age_low >= 20
+            and (record.age_low >= 50 or ethnicity_group(record) in ("black", "indian"))
         )
         return hard_repeat if hard else 1
     return {"mebeauty": mebeauty_repeat, "scut": scut_repeat}[source]
@@ -93,7 +95,9 @@ def repeats(source: str, record) -> int:
 records, _ = all_records(Path(data_dir))
 pixels, targets = [], []
 for source, recs in records.items():
-    crops, found = cached_crops(recs, CROP_SIZE, meta["input"]["margin"], Path(cache_dir) / "crops", source)
+    crops, found = cached_crops(
+        recs, CROP_SIZE, meta["input"]["margin"], Path(cache_dir) / "crops", source
+    )
     if source == "utkface" and label_review:
         recs = apply_review(recs, load_label_review(Path(label_review), flagged=False))
     rows = [
