@@ -80,7 +80,12 @@ from training.datasets import (  # noqa: E402
 )
 from training.imagenet_weights import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from training.losses import NO_AGE, interval_mse, masked_mse, weighted_bce  # noqa: E402
-from training.metrics import CHILD_BELOW, ethnicity_group, evaluate_predictions  # noqa: E402
+from training.metrics import (  # noqa: E402
+    CHILD_BELOW,
+    ethnicity_group,
+    evaluate_predictions,
+    is_young_child,
+)
 from training.network import (  # noqa: E402
     SHIPPED_OUTPUTS,
     NetworkSpec,
@@ -126,7 +131,7 @@ def female_target(source: str, i: int) -> float:
     """The gender a face trains on: its label, or -1 for a child under 10, whose gender is
     never told."""
     record = records[source][i]
-    return -1.0 if record.age_high <= 10 else float(record.female)
+    return -1.0 if is_young_child(record) else float(record.female)
 
 
 def beauty_target(source: str, i: int) -> float:
